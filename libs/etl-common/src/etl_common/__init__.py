@@ -1,1 +1,1 @@
-"""etl_common."""
+"""Code the services share: settings, JSON logs, errors, the paced HTTP client, storage, manifest, schemas."""

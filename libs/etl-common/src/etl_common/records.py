@@ -26,11 +26,15 @@ _TS_FIELDS = {
     for entity, schema in SOURCE_SCHEMAS.items()
 }
 _REQUIRED = {
-    entity: tuple(f.name for f in schema if not f.nullable) for entity, schema in SOURCE_SCHEMAS.items()
+    entity: tuple(f.name for f in schema if not f.nullable)
+    for entity, schema in SOURCE_SCHEMAS.items()
 }
 _KNOWN = {entity: frozenset(schema.names) for entity, schema in SOURCE_SCHEMAS.items()}
-_COMMENT_TS = tuple(COMMENT_TYPE.field(i).name for i in range(COMMENT_TYPE.num_fields)
-                    if COMMENT_TYPE.field(i).type == TIMESTAMP)
+_COMMENT_TS = tuple(
+    COMMENT_TYPE.field(i).name
+    for i in range(COMMENT_TYPE.num_fields)
+    if COMMENT_TYPE.field(i).type == TIMESTAMP
+)
 
 
 @dataclass
@@ -50,12 +54,18 @@ def _example(record: Mapping[str, Any]) -> str:
 
 def _normalise(entity: str, record: Mapping[str, Any], report: ConversionReport) -> dict[str, Any]:
     if not isinstance(record, Mapping):
-        raise SchemaViolation(entity, "<record>", f"expected a JSON object, got {type(record).__name__}",
-                              _example({"value": record}))
+        raise SchemaViolation(
+            entity,
+            "<record>",
+            f"expected a JSON object, got {type(record).__name__}",
+            _example({"value": record}),
+        )
     row = dict(record)
     for name in _REQUIRED[entity]:
         if row.get(name) is None:
-            raise SchemaViolation(entity, name, "required field is missing or null", _example(record))
+            raise SchemaViolation(
+                entity, name, "required field is missing or null", _example(record)
+            )
     for name in _TS_FIELDS[entity]:
         value = row.get(name)
         if value is not None:
@@ -65,9 +75,16 @@ def _normalise(entity: str, record: Mapping[str, Any], report: ConversionReport)
         if not isinstance(comments, list):
             raise SchemaViolation(entity, "comments", "expected a list", _example(record))
         row["comments"] = [
-            {**c, **{n: _parse_ts(entity, f"comments.{n}", c[n], record)
-                     for n in _COMMENT_TS if isinstance(c, Mapping) and c.get(n) is not None}}
-            if isinstance(c, Mapping) else c
+            {
+                **c,
+                **{
+                    n: _parse_ts(entity, f"comments.{n}", c[n], record)
+                    for n in _COMMENT_TS
+                    if isinstance(c, Mapping) and c.get(n) is not None
+                },
+            }
+            if isinstance(c, Mapping)
+            else c
             for c in comments
         ]
     extra_keys = row.keys() - _KNOWN[entity]
@@ -79,8 +96,9 @@ def _normalise(entity: str, record: Mapping[str, Any], report: ConversionReport)
 
 def _parse_ts(entity: str, name: str, value: Any, record: Mapping[str, Any]) -> int:
     if not isinstance(value, str):
-        raise SchemaViolation(entity, name, f"expected an RFC 3339 string, got {value!r}",
-                              _example(record))
+        raise SchemaViolation(
+            entity, name, f"expected an RFC 3339 string, got {value!r}", _example(record)
+        )
     try:
         return parse_rfc3339_ns(value)
     except ValueError as exc:
@@ -124,6 +142,7 @@ def _locate_type_error(
         try:
             pa.array([row.get(f.name)], type=f.type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
-            return SchemaViolation(entity, f.name, f"value {row.get(f.name)!r} is not of type {f.type}",
-                                   _example(row))
+            return SchemaViolation(
+                entity, f.name, f"value {row.get(f.name)!r} is not of type {f.type}", _example(row)
+            )
     return SchemaViolation(entity, f.name, str(records_fallback), "")

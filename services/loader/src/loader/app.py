@@ -1,0 +1,237 @@
+"""Service mode: the loader as an HTTP API (`create_app()`), for the orchestrator and for Cloud Run services.
+
+One extraction at a time (the upstream's rate limit is global, so two would only slow each other down): a
+second `POST /runs` while one runs gets 409 with the running load id. Runs are kept in memory; the manifest in
+the bucket is the durable record of a successful one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import httpx
+from etl_common.errors import EtlError
+from etl_common.manifest import new_load_id
+from etl_common.storage import open_store
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from loader.extract import EntityProgress
+from loader.run import ExtractRequest, extract
+from loader.settings import LoaderSettings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class RunRequest(BaseModel):
+    output: str | None = Field(default=None, description="Override LOADER_OUTPUT for this run")
+
+
+class RunStatus(BaseModel):
+    load_id: str
+    state: Literal["running", "succeeded", "failed"]
+    started_at: datetime
+    finished_at: datetime | None = None
+    output: str
+    manifest_uri: str | None = None
+    rows: dict[str, int] = Field(default_factory=dict)
+    pages: dict[str, str] = Field(default_factory=dict)
+    requests: int | None = None
+    error: str | None = None
+    error_type: str | None = None
+    transient: bool | None = None
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str = ""
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, Check]
+
+
+class Runs:
+    """The registry of this process's runs and the single-flight guard."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, RunStatus] = {}
+        self.current: str | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+
+def _runs(request: Request) -> Runs:
+    return request.app.state.runs  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[LoaderSettings, Depends(get_settings)]
+RunsDep = Annotated[Runs, Depends(_runs)]
+health = APIRouter(tags=["health"])
+runs_router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@health.get("/healthz", summary="Liveness: the process serves requests")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Readiness: upstream and bucket reachable",
+    responses={503: {"model": Readiness}},
+)
+async def readyz(request: Request, settings: SettingsDep) -> Readiness:
+    # /health on the upstream costs a rate-limit token, so a probe answer is reused for 30 s.
+    cache = request.app.state.ready_cache
+    if cache and time.monotonic() - cache[0] < 30:
+        result: Readiness = cache[1]
+    else:
+        result = Readiness(
+            ready=False,
+            checks={
+                "source": await _check_source(settings),
+                "bucket": await _check_bucket(settings.output),
+            },
+        )
+        result.ready = all(c.ok for c in result.checks.values())
+        request.app.state.ready_cache = (time.monotonic(), result)
+    if not result.ready:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=result.model_dump())
+    return result
+
+
+async def _check_source(settings: LoaderSettings) -> Check:
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            r = await client.get(settings.source_url.rstrip("/") + "/health")
+        return Check(ok=r.status_code in (200, 429), detail=f"HTTP {r.status_code}")
+    except httpx.HTTPError as exc:
+        return Check(ok=False, detail=f"{type(exc).__name__}: {exc}")
+
+
+async def _check_bucket(output: str) -> Check:
+    try:
+        await asyncio.to_thread(lambda: open_store(output).check())
+        return Check(ok=True, detail=output)
+    except (EtlError, ValueError) as exc:
+        return Check(ok=False, detail=str(exc))
+
+
+@runs_router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunStatus,
+    summary="Start one extraction",
+    responses={409: {"description": "A run is in progress"}},
+)
+async def start_run(
+    settings: SettingsDep, runs: RunsDep, body: RunRequest | None = None
+) -> RunStatus:
+    if runs.current is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail={"message": "an extraction is already running", "load_id": runs.current},
+        )
+    load_id = new_load_id()
+    run = RunStatus(
+        load_id=load_id,
+        state="running",
+        started_at=datetime.now(UTC),
+        output=(body.output if body and body.output else settings.output),
+    )
+    runs.by_id[load_id] = run
+    runs.current = load_id
+    req = ExtractRequest(
+        source_url=settings.source_url,
+        api_key=settings.api_key.get_secret_value(),
+        output=run.output,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        concurrency=settings.concurrency,
+        timeout_s=settings.timeout_s,
+        max_attempts=settings.max_attempts,
+        row_group_rows=settings.row_group_rows,
+    )
+    task = asyncio.create_task(_execute(runs, run, req))
+    runs.tasks.add(task)
+    task.add_done_callback(runs.tasks.discard)
+    return run
+
+
+async def _execute(runs: Runs, run: RunStatus, req: ExtractRequest) -> None:
+    def on_progress(progress: dict[str, EntityProgress]) -> None:
+        run.rows = {e: p.rows for e, p in progress.items()}
+        run.pages = {
+            e: f"{p.pages_done}/{max(p.pages_planned, p.pages_done)}" for e, p in progress.items()
+        }
+
+    try:
+        result = await extract(req, load_id=run.load_id, on_progress=on_progress)
+        run.manifest_uri = result.manifest_uri
+        run.rows = {e: o.rows for e, o in result.manifest.entities.items()}
+        run.requests = result.manifest.requests.get("sent")
+        run.state = "succeeded"
+    except EtlError as exc:
+        run.state, run.error, run.error_type, run.transient = (
+            "failed",
+            str(exc),
+            type(exc).__name__,
+            exc.transient,
+        )
+        log.error(str(exc), extra={"load_id": run.load_id, "error_type": type(exc).__name__})
+    except Exception as exc:  # a bug: record it on the run rather than lose it with the task
+        run.state, run.error, run.error_type, run.transient = (
+            "failed",
+            repr(exc),
+            type(exc).__name__,
+            False,
+        )
+        log.exception("extraction crashed", extra={"load_id": run.load_id})
+    finally:
+        run.finished_at = datetime.now(UTC)
+        runs.current = None
+
+
+@runs_router.get(
+    "/{load_id}", response_model=RunStatus, summary="State, counts and errors of one run"
+)
+async def get_run(load_id: str, runs: RunsDep) -> RunStatus:
+    if load_id not in runs.by_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no run {load_id} in this process")
+    return runs.by_id[load_id]
+
+
+@runs_router.get("", response_model=list[RunStatus], summary="Runs of this process, newest first")
+async def list_runs(runs: RunsDep) -> list[RunStatus]:
+    return sorted(runs.by_id.values(), key=lambda r: r.started_at, reverse=True)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="loader",
+        version="0.1.0",
+        description="Extracts cursor-sim into typed Parquet files and a manifest in a bucket.",
+    )
+    app.state.runs = Runs()
+    app.state.ready_cache = None
+    app.include_router(health)
+    app.include_router(runs_router)
+    return app
+
+
+def serve(settings: LoaderSettings) -> None:
+    import os
+
+    import uvicorn
+
+    uvicorn.run(
+        create_app(),
+        host=os.environ.get("HOST", "127.0.0.1"),  # containers set HOST=0.0.0.0
+        port=int(os.environ.get("PORT", "8080")),
+        log_config=None,
+    )
