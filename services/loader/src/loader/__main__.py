@@ -13,7 +13,6 @@ import sys
 
 from etl_common.errors import ConfigError, EtlError
 from etl_common.logs import configure_logging
-
 from loader.progress import TerminalProgress
 from loader.run import ExtractRequest, extract
 from loader.settings import get_settings

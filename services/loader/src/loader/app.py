@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import httpx
-from etl_common.errors import EtlError
-from etl_common.manifest import new_load_id
-from etl_common.storage import open_store
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
+from etl_common.errors import EtlError
+from etl_common.manifest import new_load_id
+from etl_common.storage import open_store
 from loader.extract import EntityProgress
 from loader.run import ExtractRequest, extract
 from loader.settings import LoaderSettings, get_settings

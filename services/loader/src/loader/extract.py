@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from etl_common.errors import SourceApiError
 from etl_common.http import PacedClient
-
+from loader import fallback
 from loader.plan import COMMITS_PAGE_SIZE, GITHUB_PAGE_SIZE, WIDE_WINDOW, Plan
 from loader.sink import EntitySink
 
@@ -55,6 +56,9 @@ class Extraction:
         self.progress = {name: EntityProgress() for name in sinks}
         self.claims = {name: ListClaims() for name in ("commits", "pull_requests", "reviews")}
         self._on_progress = on_progress
+        # entity -> why the per-repo / per-PR fallback was used for it (absent: the filtered lists sufficed)
+        self.fallbacks: dict[str, str] = {}
+        self._unavailable: set[str] = set()
 
     async def run(self) -> None:
         self.sinks["repos"].add(self.plan.repos)
@@ -108,8 +112,16 @@ class Extraction:
         tg: asyncio.TaskGroup,
         page: int = 1,
     ) -> None:
+        if entity in self._unavailable:
+            return
         params: dict[str, str | int] = {**filt, "page": page, "page_size": GITHUB_PAGE_SIZE}
-        body = await self._get(path, params)
+        try:
+            body = await self._get(path, params)
+        except SourceApiError as exc:
+            if exc.status == 404 and page == 1:  # route absent on this upstream: use the fallback
+                self._unavailable.add(entity)
+                return
+            raise
         data, total = _analytics(body, path)
         claims = self.claims[entity]
         claims.claimed[member] = total
@@ -121,6 +133,62 @@ class Extraction:
             for nxt in range(2, pages + 1):
                 tg.create_task(self._member_list(entity, path, filt, member, tg, nxt))
         self._page_done(entity, added)
+
+    async def _complete_pull_requests(self) -> None:
+        """Per-repo sampling for every repo whose PR count falls short of `/repos` (all of them when the
+        filtered list is unavailable; only those with authors the member list cannot reach otherwise)."""
+        sink = self.sinks["pull_requests"]
+        have = Counter(sink.collected.get("repo_name", []))
+        short = [
+            r
+            for r in self.plan.repos
+            if isinstance(r.get("total_pull_requests_count"), int)
+            and have[r.get("full_name")] < r["total_pull_requests_count"]
+        ]
+        if "pull_requests" in self._unavailable:
+            self.fallbacks["pull_requests"] = "/analytics/github/prs unavailable (404)"
+            short = list(self.plan.repos)
+        elif not short and sink.rows_seen >= self.plan.total_prs:
+            return
+        else:
+            self.fallbacks["pull_requests"] = (
+                f"author-filtered lists gave {sink.rows_seen} of {self.plan.total_prs} PRs; "
+                f"sampled {len(short)} repos"
+            )
+        self.progress["pull_requests"].pages_planned += len(short)
+        results = await asyncio.gather(*(self._repo_prs(repo) for repo in short))
+        for prs in results:
+            self._page_done("pull_requests", sink.add(prs))
+
+    async def _repo_prs(self, repo: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self._slots:
+            return await fallback.repo_pull_requests(self.client, repo)
+
+    async def _complete_reviews(self) -> None:
+        """One request per PR when the reviewer-filtered lists are unavailable or came up short."""
+        sink = self.sinks["reviews"]
+        if "reviews" not in self._unavailable and sink.rows_seen >= self.plan.total_reviews:
+            return
+        self.fallbacks["reviews"] = (
+            "/analytics/github/reviews unavailable (404)"
+            if "reviews" in self._unavailable
+            else f"reviewer-filtered lists gave {sink.rows_seen} of {self.plan.total_reviews} reviews"
+        )
+        prs = self.sinks["pull_requests"].collected
+        targets = [
+            {"id": i, "number": n, "repo_name": r}
+            for i, n, r in zip(prs["id"], prs["number"], prs["repo_name"], strict=True)
+        ]
+        self.progress["reviews"].pages_planned += len(targets)
+
+        async def one(pr: dict[str, Any]) -> None:
+            async with self._slots:
+                reviews = await fallback.pr_reviews(self.client, pr)
+            self._page_done("reviews", sink.add(reviews))
+
+        async with asyncio.TaskGroup() as tg:
+            for pr in targets:
+                tg.create_task(one(pr))
 
     def _page_done(self, entity: str, rows: int, planned: int | None = None) -> None:
         p = self.progress[entity]

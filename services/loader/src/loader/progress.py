@@ -7,7 +7,6 @@ import time
 from typing import TextIO
 
 from etl_common.pacing import TokenBucket
-
 from loader.extract import EntityProgress
 from loader.plan import Plan
 

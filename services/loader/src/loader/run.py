@@ -24,7 +24,6 @@ from etl_common.manifest import (
 from etl_common.pacing import TokenBucket
 from etl_common.schemas import ENTITIES
 from etl_common.storage import open_store
-
 from loader.extract import Extraction, ProgressCallback
 from loader.plan import WIDE_WINDOW, Plan, discover, snapshot
 from loader.sink import EntitySink
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 # Columns verification needs after the rows have streamed to disk.
 _COLLECT = {
     "commits": (),
-    "pull_requests": ("repo_name", "state", "commit_ids"),
+    "pull_requests": ("id", "number", "repo_name", "state", "commit_ids"),
     "reviews": ("pr_id",),
     "repos": (),
 }
@@ -121,7 +120,8 @@ async def extract(
                 raise UpstreamChangedError(
                     f"{reason}; the partial load was discarded, no manifest written"
                 )
-            checks = completeness_checks(plan, sinks, extraction.claims) + orphan_checks(sinks)
+            checks = completeness_checks(plan, sinks, extraction.claims, extraction.fallbacks)
+            checks += orphan_checks(sinks)
             require(checks)
             t1 = time.monotonic()
             written = {e: sinks[e].close() for e in ENTITIES}

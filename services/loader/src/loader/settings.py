@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from etl_common.settings import DEFAULT_SOURCE_API_KEY, load_settings
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from etl_common.settings import DEFAULT_SOURCE_API_KEY, load_settings
 
 
 class LoaderSettings(BaseSettings):

@@ -8,7 +8,6 @@ Files are written to a local staging directory and published to the store after 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from etl_common.checksums import sha256_file
 from etl_common.records import ConversionReport, to_arrow
 from etl_common.schemas import NATURAL_KEYS, raw_schema, schema_fingerprint
 
@@ -131,10 +132,3 @@ def _sorted(entity: str, table: pa.Table) -> pa.Table:
     """Rows in key order within a row group: deterministic files and better compression."""
     return table.take(pc.sort_indices(table, [(NATURAL_KEYS[entity], "ascending")]))
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
