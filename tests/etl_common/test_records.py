@@ -75,3 +75,12 @@ def test_fingerprint_changes_with_type_or_nullability() -> None:
     changed = s.set(1, pa.field("default_branch", pa.large_string()))
     assert schema_fingerprint(changed) != schema_fingerprint(s)
     assert schema_fingerprint(s.set(0, s.field(0).with_nullable(True))) != schema_fingerprint(s)
+
+
+def test_schemas_survive_a_parquet_round_trip_unchanged(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    for entity in ("commits", "pull_requests", "reviews", "repos"):
+        path = tmp_path / f"{entity}.parquet"
+        pq.write_table(raw_schema(entity).empty_table(), path)
+        assert schema_fingerprint(pq.read_schema(path)) == schema_fingerprint(raw_schema(entity)), entity

@@ -24,6 +24,11 @@ LINEAGE_FIELDS: Final = (
 )
 
 
+def _list(item: pa.DataType) -> pa.DataType:
+    # Parquet names list items `element`; naming them so here keeps the schema identical after a round trip.
+    return pa.list_(pa.field("element", item))
+
+
 def _req(name: str, typ: pa.DataType) -> pa.Field:
     return pa.field(name, typ, nullable=False)
 
@@ -80,8 +85,8 @@ SOURCE_SCHEMAS: Final[dict[str, pa.Schema]] = {
             _req("repo_name", pa.string()),
             _opt("base_branch", pa.string()),
             _opt("head_branch", pa.string()),
-            _opt("reviewers", pa.list_(pa.string())),
-            _opt("labels", pa.list_(pa.string())),
+            _opt("reviewers", _list(pa.string())),
+            _opt("labels", _list(pa.string())),
             _opt("additions", pa.int64()),
             _opt("deletions", pa.int64()),
             _opt("initial_additions", pa.int64()),
@@ -90,7 +95,7 @@ SOURCE_SCHEMAS: Final[dict[str, pa.Schema]] = {
             _opt("ai_ratio", pa.float64()),
             _opt("tab_lines", pa.int64()),
             _opt("composer_lines", pa.int64()),
-            _opt("commit_ids", pa.list_(pa.string())),
+            _opt("commit_ids", _list(pa.string())),
             _req("created_at", TIMESTAMP),
             _opt("updated_at", TIMESTAMP),
             _opt("merged_at", TIMESTAMP),
@@ -107,7 +112,7 @@ SOURCE_SCHEMAS: Final[dict[str, pa.Schema]] = {
             _req("state", pa.string()),
             _req("submitted_at", TIMESTAMP),
             _opt("body", pa.string()),
-            _opt("comments", pa.list_(COMMENT_TYPE)),
+            _opt("comments", _list(COMMENT_TYPE)),
         ]
     ),
     "repos": pa.schema(

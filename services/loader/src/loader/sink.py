@@ -131,4 +131,3 @@ class EntitySink:
 def _sorted(entity: str, table: pa.Table) -> pa.Table:
     """Rows in key order within a row group: deterministic files and better compression."""
     return table.take(pc.sort_indices(table, [(NATURAL_KEYS[entity], "ascending")]))
-

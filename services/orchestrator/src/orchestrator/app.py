@@ -13,7 +13,10 @@ async def healthz() -> dict[str, str]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="orchestrator", version="0.1.0",
-                  description="Sequences the loader and the dbt-runner; reacts to storage events.")
+    app = FastAPI(
+        title="orchestrator",
+        version="0.1.0",
+        description="Sequences the loader and the dbt-runner; reacts to storage events.",
+    )
     app.include_router(health)
     return app

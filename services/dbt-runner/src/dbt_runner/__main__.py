@@ -1,0 +1,56 @@
+"""Job entry point: `python -m dbt_runner run --manifest URI [--target dev|prod] [--force]`.
+
+Verifies the manifest and its files, loads the raw tables, runs `dbt build`, writes the result beside the
+manifest (`<root>/build-results/<load_id>.json`) and prints it as JSON on stdout. Exit 0 only when the load
+and every model and test passed (or the manifest was already loaded); 1 otherwise; 2 for bad configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dbt_runner.run import run_manifest
+from dbt_runner.settings import get_settings
+from etl_common.errors import ConfigError
+from etl_common.logs import configure_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dbt_runner", description=__doc__.splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="load a manifest into raw and run dbt build")
+    run.add_argument("--manifest", required=True, help="local path or gs:// URI of a manifest")
+    run.add_argument("--target", choices=["dev", "prod"], help="default: DBT_RUNNER_TARGET or dev")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="load even if this manifest is already loaded or older than the loaded one",
+    )
+    sub.add_parser("serve", help="run the HTTP service (PORT, default 8080)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        settings.dbt_project()
+    except ConfigError as exc:
+        print(f"dbt_runner: {exc}", file=sys.stderr)
+        return 2
+    configure_logging("dbt-runner", settings.log_level)
+    if args.command == "serve":
+        from dbt_runner.app import serve
+
+        serve()
+        return 0
+    result = run_manifest(args.manifest, settings, target=args.target, force=args.force)
+    print(result.model_dump_json(), flush=True)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

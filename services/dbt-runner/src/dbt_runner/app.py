@@ -1,0 +1,188 @@
+"""Service mode: the dbt-runner as an HTTP API (`create_app()`).
+
+One build at a time: dbt is not safe to run concurrently in one process, and two loads racing for the raw
+schema would make no sense. A `POST /runs` while a build runs gets 409 naming the running build. Builds run
+in a worker thread so health checks keep answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import duckdb
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from dbt_runner.dbt_invoke import dbt_args, invoke
+from dbt_runner.run import BuildResult, run_manifest
+from dbt_runner.settings import RunnerSettings, get_settings
+from etl_common.errors import EtlError
+
+log = logging.getLogger(__name__)
+
+
+class RunRequest(BaseModel):
+    manifest: str = Field(description="Local path or gs:// URI of a manifest")
+    target: Literal["dev", "prod"] | None = None
+    force: bool = False
+
+
+class RunStatus(BaseModel):
+    id: str
+    state: Literal["running", "succeeded", "failed", "already_loaded"]
+    manifest: str
+    submitted_at: datetime
+    result: BuildResult | None = None
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, str]
+
+
+class Builds:
+    def __init__(self) -> None:
+        self.by_id: dict[str, RunStatus] = {}
+        self.current: str | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+
+def _builds(request: Request) -> Builds:
+    return request.app.state.builds  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[RunnerSettings, Depends(get_settings)]
+BuildsDep = Annotated[Builds, Depends(_builds)]
+health = APIRouter(tags=["health"])
+runs = APIRouter(prefix="/runs", tags=["runs"])
+
+
+@health.get("/healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness}},
+    summary="Readiness: warehouse reachable and the dbt project parses",
+)
+async def readyz(settings: SettingsDep, builds: BuildsDep) -> Readiness:
+    checks: dict[str, str] = {}
+    ok = True
+    try:
+        if builds.current is None:  # DuckDB allows one writer: do not open it under a running build
+            path = settings.duckdb_path.resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(lambda: duckdb.connect(str(path)).close())
+        checks["warehouse"] = "ok"
+    except duckdb.Error as exc:
+        ok, checks["warehouse"] = False, str(exc)
+    try:
+        project = settings.dbt_project()
+        if builds.current is None:
+            parsed = await asyncio.to_thread(
+                invoke,
+                dbt_args(
+                    "parse",
+                    project_dir=project,
+                    profiles_dir=project,
+                    target=settings.target,
+                    target_path=settings.work_dir / "target",
+                    log_path=settings.work_dir / "logs",
+                ),
+                {"DUCKDB_PATH": str(settings.duckdb_path.resolve()), "DBT_TARGET": settings.target},
+            )
+            if not parsed.success:
+                raise EtlError(parsed.error or "dbt parse failed")
+        checks["dbt_project"] = "ok"
+    except EtlError as exc:
+        ok, checks["dbt_project"] = False, str(exc)
+    result = Readiness(ready=ok, checks=checks)
+    if not ok:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=result.model_dump())
+    return result
+
+
+@runs.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunStatus,
+    responses={409: {"description": "A build is running; retry when it finishes"}},
+    summary="Load a manifest into raw and run dbt build",
+)
+async def start(body: RunRequest, settings: SettingsDep, builds: BuildsDep) -> RunStatus:
+    if builds.current is not None:
+        running = builds.by_id[builds.current]
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail={
+                "message": "a build is already running; dbt cannot run two builds in one process",
+                "running_id": running.id,
+                "running_manifest": running.manifest,
+            },
+        )
+    run = RunStatus(
+        id=secrets.token_hex(6),
+        state="running",
+        manifest=body.manifest,
+        submitted_at=datetime.now(UTC),
+    )
+    builds.by_id[run.id] = run
+    builds.current = run.id
+    task = asyncio.create_task(_execute(builds, run, body, settings))
+    builds.tasks.add(task)
+    task.add_done_callback(builds.tasks.discard)
+    return run
+
+
+async def _execute(
+    builds: Builds, run: RunStatus, body: RunRequest, settings: RunnerSettings
+) -> None:
+    try:
+        run.result = await asyncio.to_thread(
+            run_manifest, body.manifest, settings, target=body.target, force=body.force
+        )
+        run.state = run.result.state
+    except Exception:  # a bug, not bad input: record it rather than lose it with the task
+        log.exception("build crashed", extra={"manifest": body.manifest})
+        run.state = "failed"
+    finally:
+        builds.current = None
+
+
+@runs.get("/{run_id}", response_model=RunStatus, summary="State and result of one build")
+async def get_run(run_id: str, builds: BuildsDep) -> RunStatus:
+    if run_id not in builds.by_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no build {run_id} in this process")
+    return builds.by_id[run_id]
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="dbt-runner",
+        version="0.1.0",
+        description="Loads the Parquet a manifest names into raw and runs dbt build.",
+    )
+    app.state.builds = Builds()
+    app.include_router(health)
+    app.include_router(runs)
+    return app
+
+
+def serve() -> None:
+    import os
+
+    import uvicorn
+
+    uvicorn.run(
+        create_app(),
+        host=os.environ.get("HOST", "127.0.0.1"),  # containers set HOST=0.0.0.0
+        port=int(os.environ.get("PORT", "8080")),
+        log_config=None,
+    )

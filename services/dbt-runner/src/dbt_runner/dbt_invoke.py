@@ -1,0 +1,148 @@
+"""dbt, in-process, one invocation at a time.
+
+Arguments come from a pure function (`dbt_args`) so what runs is testable without running it. dbt documents
+concurrent in-process invocations as unsafe, so every call holds a process-wide lock. The result is reduced to
+a plain model: per-node status, rows, timings and, for failures, the message and the compiled SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+_DBT_LOCK = threading.Lock()
+
+
+class NodeResult(BaseModel):
+    unique_id: str
+    resource_type: str
+    status: str
+    seconds: float
+    rows_affected: int | None = None
+    failures: int | None = None
+    message: str | None = None
+    compiled_sql: str | None = None
+
+
+class DbtResult(BaseModel):
+    command: list[str]
+    success: bool
+    seconds: float
+    counts: dict[str, int] = Field(default_factory=dict, description="nodes per `<type>:<status>`")
+    nodes: list[NodeResult] = Field(default_factory=list)
+    error: str | None = None
+
+
+def dbt_args(
+    command: Literal["build", "run", "test", "parse", "compile", "seed", "debug"],
+    *,
+    project_dir: Path,
+    profiles_dir: Path,
+    target: str,
+    target_path: Path,
+    log_path: Path,
+    select: Sequence[str] = (),
+    vars: Mapping[str, Any] | None = None,
+    threads: int | None = None,
+) -> list[str]:
+    """The argv for one dbt invocation; dbt's own state (target/, logs/) goes to the given work paths so the
+    project directory can stay read-only (as it is in the container image)."""
+    args = [
+        command,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(profiles_dir),
+        "--target",
+        target,
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path),
+    ]
+    if select:
+        args += ["--select", *select]
+    if vars:
+        args += ["--vars", json.dumps(dict(vars), sort_keys=True)]
+    if threads:
+        args += ["--threads", str(threads)]
+    return args
+
+
+@contextmanager
+def _env(overrides: Mapping[str, str]) -> Iterator[None]:
+    """dbt reads profile values through env_var(); set them for the invocation only."""
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def invoke(args: list[str], env: Mapping[str, str] | None = None) -> DbtResult:
+    from dbt.cli.main import dbtRunner  # imported lazily: dbt's import alone takes about a second
+
+    t0 = time.monotonic()
+    with _DBT_LOCK, _env(env or {}):
+        outcome = dbtRunner().invoke(args)
+    seconds = time.monotonic() - t0
+    nodes = _nodes(outcome.result)
+    counts = Counter(f"{n.resource_type}:{n.status}" for n in nodes)
+    error = None
+    if outcome.exception is not None:
+        error = f"{type(outcome.exception).__name__}: {outcome.exception}"
+    elif not outcome.success:
+        failed = [n for n in nodes if n.status in ("error", "fail", "runtime error")]
+        error = (
+            "; ".join(
+                f"{n.unique_id}: {n.status}" + (f" ({n.message})" if n.message else "")
+                for n in failed[:10]
+            )
+            or "dbt reported failure"
+        )
+    return DbtResult(
+        command=args,
+        success=bool(outcome.success),
+        seconds=round(seconds, 3),
+        counts=dict(sorted(counts.items())),
+        nodes=nodes,
+        error=error,
+    )
+
+
+def _nodes(result: Any) -> list[NodeResult]:
+    out = []
+    for r in getattr(result, "results", None) or []:
+        node = getattr(r, "node", None)
+        if node is None:
+            continue
+        status = str(getattr(r.status, "value", r.status))
+        adapter = getattr(r, "adapter_response", None) or {}
+        failed = status in ("error", "fail", "runtime error", "warn")
+        out.append(
+            NodeResult(
+                unique_id=node.unique_id,
+                resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+                status=status,
+                seconds=round(float(getattr(r, "execution_time", 0.0) or 0.0), 3),
+                rows_affected=adapter.get("rows_affected") if isinstance(adapter, dict) else None,
+                failures=getattr(r, "failures", None),
+                message=(r.message if failed else None),
+                compiled_sql=(getattr(node, "compiled_code", None) if failed else None),
+            )
+        )
+    return out
