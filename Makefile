@@ -44,7 +44,7 @@ test-fast: venv ## Run the tests that start no emulator and take no long waits
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/etl-common/src services/loader/src
+	$(VENV)/bin/mypy libs/etl-common/src services/loader/src services/dbt-runner/src services/orchestrator/src
 
 bench: venv ## Benchmarks, each printed beside a baseline from the same run
 	$(PY) bench/run_all.py

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from etl_common.errors import ManifestError
 from etl_common.schemas import ENTITIES
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION: Literal[1] = 1
 MANIFESTS_DIR = "manifests"
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 _LOAD_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")

@@ -43,18 +43,18 @@ class ManagedProcess:
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> ManagedProcess:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log_file = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         self.proc = subprocess.Popen(
             list(self.argv),
             env={**os.environ, **(self.env or {})},
-            stdout=out,
+            stdout=log_file if log_file is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=self.cwd,
             start_new_session=True,  # its own group: stop() reaches grandchildren too
         )
-        if out is not subprocess.DEVNULL:
-            out.close()
+        if log_file is not None:
+            log_file.close()  # the child holds its own descriptor
         return self
 
     def wait_ready(self, probe: Callable[[], bool], timeout_s: float = 30.0) -> None:

@@ -1,0 +1,37 @@
+"""The dbt-runner's service mode over real HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ..service_harness import run_service, wait_for
+from .test_run_manifest import loads, raw_snapshot  # noqa: F401  (module fixture reused)
+
+
+@pytest.mark.slow
+def test_one_build_at_a_time_then_result_and_bad_input(loads, tmp_path: Path) -> None:  # noqa: F811
+    root, uris = loads
+    db = tmp_path / "warehouse.duckdb"
+    env = {"DUCKDB_PATH": str(db), "DBT_RUNNER_WORK_DIR": str(tmp_path / "work")}
+    with run_service("dbt_runner", env, tmp_path / "runner.log") as url:
+        assert httpx.get(url + "/readyz", timeout=60).status_code == 200
+        first = httpx.post(url + "/runs", json={"manifest": uris[1]}, timeout=10)
+        assert first.status_code == 202
+        second = httpx.post(url + "/runs", json={"manifest": uris[0]}, timeout=10)
+        assert second.status_code == 409
+        assert second.json()["detail"]["running_id"] == first.json()["id"]
+        assert "already running" in second.json()["detail"]["message"]
+        done = wait_for(f"{url}/runs/{first.json()['id']}", lambda b: b["state"] != "running", 300)
+        assert done["state"] == "succeeded", done
+        assert done["result"]["dbt"]["success"] is True
+        before = raw_snapshot(db)
+        bad = httpx.post(url + "/runs", json={"manifest": str(root / "manifests" / "nope.json")},
+                         timeout=10)
+        failed = wait_for(f"{url}/runs/{bad.json()['id']}", lambda b: b["state"] != "running", 60)
+        assert failed["state"] == "failed"
+        assert "manifest not found" in failed["result"]["error"]
+        assert raw_snapshot(db) == before
+        assert httpx.post(url + "/runs", json={}, timeout=10).status_code == 422
