@@ -1,0 +1,78 @@
+"""Load a raw dataset into a Snowflake-protocol server (fakesnow in the tests) the way a Snowflake load would:
+tables created with the Arrow field names quoted (case kept), then `PUT` + `COPY INTO ... MATCH_BY_COLUMN_NAME`
+from Parquet. Run as a subprocess so a caller can bound it with a timeout (the connector retries HTTP 500s
+forever): `python snowflake_raw.py PORT DATABASE edge|samples`."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import snowflake.connector
+from raw_fixtures import EXTRACTED_AT_NS, Records, edge_records, sample_records
+
+from etl_common.records import to_arrow
+from etl_common.schemas import ENTITIES, raw_schema
+
+
+def snowflake_type(t: pa.DataType) -> str:
+    if pa.types.is_timestamp(t):
+        return "timestamp_ntz(9)"
+    if pa.types.is_string(t):
+        return "varchar"
+    if pa.types.is_integer(t):
+        return "bigint"
+    if pa.types.is_floating(t):
+        return "double"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_list(t):
+        return "array"
+    raise ValueError(f"no Snowflake type for {t}")
+
+
+def load(port: int, database: str, records: Records) -> dict[str, int]:
+    con = snowflake.connector.connect(
+        account="fakesnow",
+        user="fake",
+        password="fake",
+        host="127.0.0.1",
+        port=port,
+        protocol="http",
+        login_timeout=20,
+        network_timeout=30,
+    )
+    counts = {}
+    try:
+        cur = con.cursor()
+        cur.execute(f"create database if not exists {database}")
+        cur.execute(f"use database {database}")
+        cur.execute("create schema if not exists raw")
+        with tempfile.TemporaryDirectory() as tmp:
+            for entity in ENTITIES:
+                table = to_arrow(
+                    entity, records[entity], load_id="test-load", extracted_at_ns=EXTRACTED_AT_NS
+                )
+                cols = ", ".join(f'"{f.name}" {snowflake_type(f.type)}' for f in raw_schema(entity))
+                cur.execute(f"create or replace table raw.{entity} ({cols})")
+                path = Path(tmp) / f"{entity}.parquet"
+                pq.write_table(table, path)
+                cur.execute(f"create or replace stage raw.load_{entity}")
+                cur.execute(f"put file://{path} @raw.load_{entity}")
+                cur.execute(
+                    f"copy into raw.{entity} from @raw.load_{entity} "
+                    "file_format = (type = parquet) match_by_column_name = case_insensitive"
+                )
+                counts[entity] = cur.execute(f"select count(*) from raw.{entity}").fetchone()[0]
+    finally:
+        con.close()
+    return counts
+
+
+if __name__ == "__main__":
+    port_arg, db_arg, kind = sys.argv[1:4]
+    recs = edge_records() if kind == "edge" else sample_records()
+    print(load(int(port_arg), db_arg, recs))
