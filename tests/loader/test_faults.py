@@ -94,21 +94,25 @@ def test_a_competing_client_causes_429s_that_are_absorbed(tmp_path: Path) -> Non
 
     with run_double(developers=2, days=90, seed=5, rate_limit_per_minute=240) as url:
         double = Double(url)
-        stop = threading.Event()
+        stop, drained = threading.Event(), threading.Event()
 
-        def hog() -> None:  # bounded: at most 40 s and 4,000 requests
-            deadline = time.monotonic() + 40
+        def hog() -> None:
+            """Empty the shared bucket, then keep taking every token for 6 s (bounded: 3,000 requests)."""
             with httpx.Client(timeout=5) as client:
-                for _ in range(4000):
+                deadline = time.monotonic() + 30
+                for _ in range(3000):
                     if stop.is_set() or time.monotonic() > deadline:
                         return
-                    client.get(url + "/health")
-                    time.sleep(0.01)
+                    if client.get(url + "/health").status_code == 429 and not drained.is_set():
+                        drained.set()
+                        deadline = time.monotonic() + 6
+                    if drained.is_set():
+                        time.sleep(0.02)
 
         thread = threading.Thread(target=hog, daemon=True)
         thread.start()
         try:
-            time.sleep(0.5)  # let the hog empty the bucket first
+            assert drained.wait(timeout=20), "the competing client never emptied the bucket"
             result = run_loader(url, tmp_path, "--rate-limit-per-minute", "240", timeout=120)
         finally:
             stop.set()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl_common.errors import SourceApiError
+from etl_common.errors import EtlError, SourceApiError
 from etl_common.http import PacedClient
 from loader import fallback
 from loader.plan import COMMITS_PAGE_SIZE, GITHUB_PAGE_SIZE, WIDE_WINDOW, Plan
@@ -67,20 +67,26 @@ class Extraction:
         self.progress["commits"].pages_planned = self.plan.commit_pages
         self.progress["pull_requests"].pages_planned = len(members)
         self.progress["reviews"].pages_planned = len(members)
-        async with asyncio.TaskGroup() as tg:
-            for page in range(1, self.plan.commit_pages + 1):
-                tg.create_task(self._commits_page(page, tg))
-            for email in members:
-                tg.create_task(
-                    self._member_list(
-                        "pull_requests", "/analytics/github/prs", {"author": email}, email, tg
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for page in range(1, self.plan.commit_pages + 1):
+                    tg.create_task(self._commits_page(page, tg))
+                for email in members:
+                    tg.create_task(
+                        self._member_list(
+                            "pull_requests", "/analytics/github/prs", {"author": email}, email, tg
+                        )
                     )
-                )
-                tg.create_task(
-                    self._member_list(
-                        "reviews", "/analytics/github/reviews", {"reviewer": email}, email, tg
+                    tg.create_task(
+                        self._member_list(
+                            "reviews", "/analytics/github/reviews", {"reviewer": email}, email, tg
+                        )
                     )
-                )
+            await self._complete_pull_requests()
+            await self._complete_reviews()
+        except ExceptionGroup as group:
+            # The first failure cancels its siblings; report it, not the group that wraps it.
+            raise _first_cause(group) from None
 
     async def _get(self, path: str, params: dict[str, str | int]) -> Any:
         async with self._slots:
@@ -198,6 +204,18 @@ class Extraction:
         p.rows += rows
         if self._on_progress:
             self._on_progress(self.progress)
+
+
+def _first_cause(group: BaseExceptionGroup) -> BaseException:
+    """The first leaf of a (possibly nested) exception group, preferring our own typed errors."""
+    leaves: list[BaseException] = []
+
+    def walk(g: BaseExceptionGroup) -> None:
+        for exc in g.exceptions:
+            walk(exc) if isinstance(exc, BaseExceptionGroup) else leaves.append(exc)
+
+    walk(group)
+    return next((e for e in leaves if isinstance(e, EtlError)), leaves[0])
 
 
 def _wrapper(body: Any, items_key: str, total_key: str, where: str) -> tuple[list[Any], int]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from etl_common.errors import UpstreamChangedError
+from etl_common.errors import EtlError, UpstreamChangedError
 from etl_common.http import PacedClient, RetryPolicy
 from etl_common.logs import log_context
 from etl_common.manifest import (
@@ -112,14 +112,18 @@ async def extract(
                 extraction = Extraction(
                     client, plan, sinks, concurrency=req.concurrency, on_progress=on_progress
                 )
-                await extraction.run()
+                try:
+                    await extraction.run()
+                except EtlError as exc:
+                    # A regenerate or restart mid-run surfaces as odd failures (short lists, a sampling
+                    # budget spent); name the real cause when it is that.
+                    await _raise_if_upstream_changed(client, plan, cause=exc)
+                    raise
                 timings["extract"] = time.monotonic() - t0 - timings["discover"]
                 after = await snapshot(client)
                 requests = client.stats.as_dict()
             if reason := after.restarted_since(plan.snapshot):
-                raise UpstreamChangedError(
-                    f"{reason}; the partial load was discarded, no manifest written"
-                )
+                raise UpstreamChangedError(f"{reason}; {_DISCARDED}")
             checks = completeness_checks(plan, sinks, extraction.claims, extraction.fallbacks)
             checks += orphan_checks(sinks)
             require(checks)
@@ -160,6 +164,7 @@ async def extract(
             requests={
                 **requests,
                 "estimated": plan.estimated_requests,
+                "fallbacks": extraction.fallbacks,
                 "duplicates_removed": {e: sinks[e].duplicates for e in ENTITIES},
             },
             timings_s={k: round(v, 3) for k, v in timings.items()}
@@ -184,3 +189,15 @@ async def extract(
             },
         )
         return ExtractResult(manifest=manifest, manifest_uri=uri)
+
+
+_DISCARDED = "the partial load was discarded, no manifest written"
+
+
+async def _raise_if_upstream_changed(client: PacedClient, plan: Plan, cause: EtlError) -> None:
+    try:
+        after = await snapshot(client)
+    except EtlError:
+        return  # the upstream cannot say; the original error stands
+    if reason := after.restarted_since(plan.snapshot):
+        raise UpstreamChangedError(f"{reason}; {_DISCARDED} (first symptom: {cause})") from cause

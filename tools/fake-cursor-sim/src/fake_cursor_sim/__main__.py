@@ -1,0 +1,89 @@
+"""`python -m fake_cursor_sim`: generate once, serve with uvicorn, print one JSON line when ready."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from datetime import datetime
+
+import uvicorn
+
+from fake_cursor_sim.app import DEFAULT_API_KEY, create_app
+from fake_cursor_sim.data import generate
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="fake_cursor_sim", description=__doc__)
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--developers", type=int, default=2)
+    p.add_argument("--days", type=int, default=90)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--rate-limit-per-minute",
+        type=int,
+        default=100,
+        help="the global token bucket (0 disables it)",
+    )
+    p.add_argument("--api-key", default=DEFAULT_API_KEY)
+    p.add_argument(
+        "--now",
+        type=datetime.fromisoformat,
+        default=None,
+        help="pin the generation instant (RFC 3339) for fully reproducible data",
+    )
+    return p.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace, t0: float) -> None:
+    dataset = generate(args.developers, args.days, args.seed, args.now)
+    counts = {
+        "commits": len(dataset.commits),
+        "pull_requests": len(dataset.pull_requests),
+        "reviews": len(dataset.reviews),
+        "repos": len(dataset.repos),
+    }
+    app = create_app(
+        dataset, rate_limit_per_minute=args.rate_limit_per_minute, api_key=args.api_key
+    )
+    del dataset  # the app keeps only its compiled bytes and indexes
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        print(
+            json.dumps(
+                {
+                    "ready": True,
+                    "url": f"http://{args.host}:{args.port}",
+                    "startup_s": round(time.perf_counter() - t0, 3),
+                    **counts,
+                }
+            ),
+            flush=True,
+        )
+    await task
+
+
+def main(argv: list[str] | None = None) -> int:
+    t0 = time.perf_counter()
+    args = parse_args(argv)
+    asyncio.run(serve(args, t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

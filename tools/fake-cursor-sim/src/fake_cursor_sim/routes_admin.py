@@ -1,0 +1,145 @@
+"""`/admin/stats`, `/admin/config` and `POST /admin/regenerate` (contract 2.5, 4.8)."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any
+
+from fake_cursor_sim.responses import Resp, json_resp
+from fake_cursor_sim.store import Store
+
+VERSION = "2.0.0"
+
+
+def go_duration(seconds: float) -> str:
+    """Go's `time.Duration.String()` of a duration truncated to whole seconds ("0s", "45s", "6m0s")."""
+    total = int(seconds)
+    hours, rem = divmod(total, 3600)
+    minutes, secs = divmod(rem, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+def _counts(values: list[str]) -> dict[str, int]:
+    return dict(sorted(Counter(values).items()))  # Go marshals map keys sorted
+
+
+def _rss_mb() -> str:
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return f"{pages * os.sysconf('SC_PAGE_SIZE') / (1024 * 1024):.1f} MB"
+    except (OSError, ValueError):
+        return "N/A"
+
+
+def generation(store: Store) -> dict[str, Any]:
+    return {
+        "total_commits": store.totals["commits"],
+        "total_prs": store.totals["prs"],
+        "total_reviews": store.totals["reviews"],
+        "total_issues": 0,
+        "total_developers": store.developers,
+        "data_size": store.data_size,
+    }
+
+
+def stats(store: Store, last_generation: str) -> Resp:
+    people = store.people
+    extra = store.stats_extra
+    return json_resp(
+        {
+            "generation": generation(store),
+            "developers": {
+                "by_seniority": _counts([p.seniority for p in people]),
+                "by_region": _counts([p.region for p in people]),
+                "by_team": _counts([p.team for p in people]),
+                "by_activity": _counts([p.activity for p in people]),
+            },
+            "quality": {
+                "avg_revert_rate": 0.02,
+                "avg_hotfix_rate": 0.08,
+                "avg_code_survival_30d": 0.85,
+                "avg_review_thoroughness": extra["avg_review_thoroughness"],
+                "avg_pr_iterations": 1,
+            },
+            "variance": {
+                "commits_std_dev": extra["commits_std_dev"],
+                "pr_size_std_dev": extra["pr_size_std_dev"],
+                "cycle_time_std_dev": extra["cycle_time_std_dev"],
+            },
+            "performance": {
+                "last_generation_time": last_generation,
+                "memory_usage": _rss_mb(),
+                "storage_efficiency": "95%",
+            },
+            "organization": {
+                "teams": sorted(set(store.teams)),
+                "divisions": ["Engineering"],
+                "repositories": sorted(store.repo_names),
+            },
+        }
+    )
+
+
+def config(store: Store, port: int, uptime_s: float) -> Resp:
+    people = store.people
+    return json_resp(
+        {
+            "generation": {
+                "days": store.days,
+                "velocity": "medium",
+                "developers": store.developers,
+                "max_commits": 0,
+            },
+            "seed": {
+                "version": "1.0",
+                "developers": store.developers,
+                "repositories": len(store.repo_names),
+                "organizations": ["acme-corp"],
+                "divisions": ["Engineering"],
+                "teams": list(store.teams),
+                "regions": sorted({p.region for p in people}),
+                "by_seniority": _counts([p.seniority for p in people]),
+                "by_region": _counts([p.region for p in people]),
+                "by_team": _counts([p.team for p in people]),
+            },
+            "external_sources": {
+                "harvey": {
+                    "enabled": True,
+                    "models": ["gpt-4", "claude-3-sonnet", "claude-3-opus"],
+                },
+                "copilot": {"enabled": True, "total_licenses": 50, "active_users": 35},
+                "qualtrics": {
+                    "enabled": True,
+                    "survey_id": "SV_aitools_q1_2026",
+                    "response_count": 150,
+                },
+            },
+            "server": {"port": port, "version": VERSION, "uptime": go_duration(uptime_s)},
+        }
+    )
+
+
+def regenerated(store: Store, seconds: float) -> Resp:
+    totals = generation(store)
+    return json_resp(
+        {
+            "status": "success",
+            "mode": "override",
+            "data_cleaned": True,
+            "commits_added": totals["total_commits"],
+            "prs_added": totals["total_prs"],
+            "reviews_added": totals["total_reviews"],
+            "issues_added": 0,
+            "total_commits": totals["total_commits"],
+            "total_prs": totals["total_prs"],
+            "total_reviews": totals["total_reviews"],
+            "total_issues": 0,
+            "duration": f"{seconds:.3f}s",
+        }
+    )
