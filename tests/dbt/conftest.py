@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dbt_harness import DbtRun, run_dbt
-from raw_fixtures import (
+from .dbt_harness import DbtRun, run_dbt
+from .raw_fixtures import (
     Records,
     build_raw_duckdb,
     edge_records,

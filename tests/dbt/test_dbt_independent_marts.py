@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BuiltWarehouse
-from independent_marts import compare
+from .conftest import BuiltWarehouse
+from .independent_marts import compare
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import json
 
 import duckdb
 import pytest
-from conftest import STRICT, BuiltWarehouse
-from dbt_harness import run_dbt
+from .conftest import STRICT, BuiltWarehouse
+from .dbt_harness import run_dbt
 
 pytestmark = pytest.mark.slow
 

@@ -98,7 +98,10 @@ def invoke(args: list[str], env: Mapping[str, str] | None = None) -> DbtResult:
 
     t0 = time.monotonic()
     with _DBT_LOCK, _env(env or {}):
-        outcome = dbtRunner().invoke(args)
+        try:
+            outcome = dbtRunner().invoke(args)
+        finally:
+            _release_duckdb()
     seconds = time.monotonic() - t0
     nodes = _nodes(outcome.result)
     counts = Counter(f"{n.resource_type}:{n.status}" for n in nodes)
@@ -122,6 +125,21 @@ def invoke(args: list[str], env: Mapping[str, str] | None = None) -> DbtResult:
         nodes=nodes,
         error=error,
     )
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb caches one DuckDB instance per process and keeps the database file locked after the
+    invocation ends; DuckDB allows one writer process, so the dashboard (or the next load) could not open
+    the warehouse while this service lives. Close it explicitly after every invocation."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # no DuckDB adapter installed: nothing is cached
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if env is not None:
+            env.close()
 
 
 def _nodes(result: Any) -> list[NodeResult]:
