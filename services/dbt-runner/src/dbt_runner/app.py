@@ -21,6 +21,8 @@ from dbt_runner.dbt_invoke import dbt_args, invoke
 from dbt_runner.run import BuildResult, run_manifest
 from dbt_runner.settings import RunnerSettings, get_settings
 from etl_common.errors import EtlError
+from etl_common.service import SingleFlight, health_router
+from etl_common.service import serve as _serve
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +46,7 @@ class Readiness(BaseModel):
     checks: dict[str, str]
 
 
-class Builds:
-    def __init__(self) -> None:
-        self.by_id: dict[str, RunStatus] = {}
-        self.current: str | None = None
-        self.tasks: set[asyncio.Task[None]] = set()
+Builds = SingleFlight[RunStatus]
 
 
 def _builds(request: Request) -> Builds:
@@ -59,11 +57,6 @@ SettingsDep = Annotated[RunnerSettings, Depends(get_settings)]
 BuildsDep = Annotated[Builds, Depends(_builds)]
 health = APIRouter(tags=["health"])
 runs = APIRouter(prefix="/runs", tags=["runs"])
-
-
-@health.get("/healthz", summary="Liveness")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 @health.get(
@@ -133,17 +126,11 @@ async def start(body: RunRequest, settings: SettingsDep, builds: BuildsDep) -> R
         manifest=body.manifest,
         submitted_at=datetime.now(UTC),
     )
-    builds.by_id[run.id] = run
-    builds.current = run.id
-    task = asyncio.create_task(_execute(builds, run, body, settings))
-    builds.tasks.add(task)
-    task.add_done_callback(builds.tasks.discard)
+    builds.start(run.id, run, _execute(run, body, settings))
     return run
 
 
-async def _execute(
-    builds: Builds, run: RunStatus, body: RunRequest, settings: RunnerSettings
-) -> None:
+async def _execute(run: RunStatus, body: RunRequest, settings: RunnerSettings) -> None:
     try:
         run.result = await asyncio.to_thread(
             run_manifest, body.manifest, settings, target=body.target, force=body.force
@@ -152,8 +139,6 @@ async def _execute(
     except Exception:  # a bug, not bad input: record it rather than lose it with the task
         log.exception("build crashed", extra={"manifest": body.manifest})
         run.state = "failed"
-    finally:
-        builds.current = None
 
 
 @runs.get("/{run_id}", response_model=RunStatus, summary="State and result of one build")
@@ -170,19 +155,11 @@ def create_app() -> FastAPI:
         description="Loads the Parquet a manifest names into raw and runs dbt build.",
     )
     app.state.builds = Builds()
+    app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs)
     return app
 
 
 def serve() -> None:
-    import os
-
-    import uvicorn
-
-    uvicorn.run(
-        create_app(),
-        host=os.environ.get("HOST", "127.0.0.1"),  # containers set HOST=0.0.0.0
-        port=int(os.environ.get("PORT", "8080")),
-        log_config=None,
-    )
+    _serve(create_app())

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from loader.app import serve
 
-        serve(settings)
+        serve()
         return 0
     req = ExtractRequest(
         source_url=args.url or settings.source_url,

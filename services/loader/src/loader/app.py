@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 
 from etl_common.errors import EtlError
 from etl_common.manifest import new_load_id
+from etl_common.service import SingleFlight, health_router
+from etl_common.service import serve as _serve
 from etl_common.storage import open_store
 from loader.extract import EntityProgress
 from loader.run import ExtractRequest, extract
@@ -56,13 +58,7 @@ class Readiness(BaseModel):
     checks: dict[str, Check]
 
 
-class Runs:
-    """The registry of this process's runs and the single-flight guard."""
-
-    def __init__(self) -> None:
-        self.by_id: dict[str, RunStatus] = {}
-        self.current: str | None = None
-        self.tasks: set[asyncio.Task[None]] = set()
+Runs = SingleFlight[RunStatus]
 
 
 def _runs(request: Request) -> Runs:
@@ -73,11 +69,6 @@ SettingsDep = Annotated[LoaderSettings, Depends(get_settings)]
 RunsDep = Annotated[Runs, Depends(_runs)]
 health = APIRouter(tags=["health"])
 runs_router = APIRouter(prefix="/runs", tags=["runs"])
-
-
-@health.get("/healthz", summary="Liveness: the process serves requests")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 @health.get(
@@ -145,8 +136,6 @@ async def start_run(
         started_at=datetime.now(UTC),
         output=(body.output if body and body.output else settings.output),
     )
-    runs.by_id[load_id] = run
-    runs.current = load_id
     req = ExtractRequest(
         source_url=settings.source_url,
         api_key=settings.api_key.get_secret_value(),
@@ -157,13 +146,11 @@ async def start_run(
         max_attempts=settings.max_attempts,
         row_group_rows=settings.row_group_rows,
     )
-    task = asyncio.create_task(_execute(runs, run, req))
-    runs.tasks.add(task)
-    task.add_done_callback(runs.tasks.discard)
+    runs.start(load_id, run, _execute(run, req))
     return run
 
 
-async def _execute(runs: Runs, run: RunStatus, req: ExtractRequest) -> None:
+async def _execute(run: RunStatus, req: ExtractRequest) -> None:
     def on_progress(progress: dict[str, EntityProgress]) -> None:
         run.rows = {e: p.rows for e, p in progress.items()}
         run.pages = {
@@ -194,7 +181,6 @@ async def _execute(runs: Runs, run: RunStatus, req: ExtractRequest) -> None:
         log.exception("extraction crashed", extra={"load_id": run.load_id})
     finally:
         run.finished_at = datetime.now(UTC)
-        runs.current = None
 
 
 @runs_router.get(
@@ -219,19 +205,11 @@ def create_app() -> FastAPI:
     )
     app.state.runs = Runs()
     app.state.ready_cache = None
+    app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs_router)
     return app
 
 
-def serve(settings: LoaderSettings) -> None:
-    import os
-
-    import uvicorn
-
-    uvicorn.run(
-        create_app(),
-        host=os.environ.get("HOST", "127.0.0.1"),  # containers set HOST=0.0.0.0
-        port=int(os.environ.get("PORT", "8080")),
-        log_config=None,
-    )
+def serve() -> None:
+    _serve(create_app())

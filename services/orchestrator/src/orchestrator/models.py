@@ -1,0 +1,90 @@
+"""The run record: what the orchestrator persists in the bucket and answers on `GET /runs`.
+
+One record per run, rewritten at every step change, so a restarted orchestrator (or a human reading the
+bucket) sees exactly how far a run got.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+StepState = Literal["pending", "running", "submitted", "succeeded", "failed", "already_loaded"]
+RunState = Literal["running", "submitted", "succeeded", "failed", "already_loaded"]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique by its random tail (like load ids)."""
+    return f"{now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+class Step(BaseModel):
+    state: StepState = "pending"
+    remote_id: str | None = Field(default=None, description="load id or dbt-runner build id")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    seconds: float | None = None
+    rows: dict[str, int] = Field(default_factory=dict)
+    pages: dict[str, str] = Field(default_factory=dict)
+    requests: int | None = None
+    counts: dict[str, int] = Field(default_factory=dict, description="dbt nodes per type:status")
+    error: str | None = None
+    error_type: str | None = None
+    transient: bool | None = None
+
+    def begin(self, remote_id: str | None = None) -> None:
+        self.state, self.remote_id, self.started_at = "running", remote_id, now()
+
+    def end(self, state: StepState, error: str | None = None, **fields: Any) -> None:
+        self.state, self.error, self.finished_at = state, error, now()
+        if self.started_at is not None:
+            self.seconds = round((self.finished_at - self.started_at).total_seconds(), 3)
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+
+class ObjectRef(BaseModel):
+    """The (bucket, name, generation) of a storage event: the dedupe key."""
+
+    bucket: str
+    name: str
+    generation: str
+
+
+class Run(BaseModel):
+    run_id: str = Field(default_factory=new_run_id)
+    trigger: Literal["api", "event"] = "api"
+    state: RunState = "running"
+    owner: str = Field(description="The orchestrator instance that drives the run")
+    created_at: datetime = Field(default_factory=now)
+    finished_at: datetime | None = None
+    steps: dict[str, Step] = Field(default_factory=dict)
+    manifest_uri: str | None = None
+    result_uri: str | None = None
+    event: ObjectRef | None = None
+    error: str | None = None
+    transient: bool | None = Field(default=None, description="a retry may succeed")
+    notes: list[str] = Field(default_factory=list)
+
+    def finish(
+        self, state: RunState, error: str | None = None, transient: bool | None = None
+    ) -> None:
+        self.state, self.error, self.transient, self.finished_at = state, error, transient, now()
+
+    @property
+    def seconds(self) -> float | None:
+        end = self.finished_at or now()
+        return round((end - self.created_at).total_seconds(), 3)
+
+
+class StartedRun(BaseModel):
+    run_id: str
+    state: RunState
+    links: dict[str, str]

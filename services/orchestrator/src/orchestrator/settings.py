@@ -1,0 +1,46 @@
+"""The orchestrator's settings, from the environment only (prefix `ORCHESTRATOR_`), built lazily."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from etl_common.settings import load_settings
+
+
+class OrchestratorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORCHESTRATOR_", extra="ignore")
+
+    loader_url: str = Field(default="http://127.0.0.1:8081", description="The loader service")
+    dbt_runner_url: str = Field(default="http://127.0.0.1:8082", description="The dbt-runner")
+    root: str = Field(
+        default="data/raw",
+        description="Where the loader writes (`gs://bucket/prefix`); manifests, build results and "
+        "this service's run records (`orchestrator/runs/`) all live under it",
+    )
+    poll_interval_s: float = Field(default=0.5, gt=0)
+    extract_timeout_s: float = Field(default=1800, gt=0)
+    build_timeout_s: float = Field(default=1800, gt=0)
+    busy_retry_s: float = Field(
+        default=120, ge=0, description="How long a pipeline run waits for a busy dbt-runner"
+    )
+    dbt_runner_mode: Literal["service", "cloud_run_job"] = Field(
+        default="service",
+        description="`service`: POST the dbt-runner's /runs; `cloud_run_job`: execute the Cloud "
+        "Run job through the Admin API with the manifest as an override",
+    )
+    cloud_run_job: str = Field(
+        default="", description="projects/P/locations/L/jobs/dbt-runner (cloud_run_job mode)"
+    )
+    cloud_run_endpoint: str = Field(
+        default="", description="Admin API endpoint override (tests record the request)"
+    )
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> OrchestratorSettings:
+    return load_settings(OrchestratorSettings)
