@@ -131,3 +131,14 @@ def test_paced_under_the_upstream_limit_without_a_single_429(tmp_path: Path) -> 
     assert manifest.requests["sent"] > 120  # the burst alone was not enough
     assert manifest.requests["throttled_429"] == 0
     assert served["rate_limited"] == 0
+
+
+def test_progress_estimate_accounts_for_the_spent_burst() -> None:
+    import io
+
+    from loader.progress import TerminalProgress
+
+    progress = TerminalProgress(100 / 60, stream=io.StringIO())
+    assert progress.seconds_left(left=50, sent=10, elapsed_s=0) == 0  # the burst covers it
+    assert progress.seconds_left(left=156, sent=185, elapsed_s=19) == pytest.approx(156 / (100 / 60), rel=0.05)
+    assert progress.seconds_left(left=100, sent=0, elapsed_s=0) == 0

@@ -15,7 +15,9 @@ from dbt_runner.dbt_invoke import DbtResult, dbt_args, invoke
 from dbt_runner.duckdb_load import LoadOutcome, load_raw
 from dbt_runner.manifest_check import split_manifest_uri, verify_and_stage
 from dbt_runner.settings import RunnerSettings
-from etl_common.errors import ConfigError, EtlError
+from dbt_runner.snowflake_load import load_raw_snowflake
+from dbt_runner.snowflake_settings import get_snowflake_settings
+from etl_common.errors import EtlError
 from etl_common.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -64,18 +66,24 @@ def run_manifest(
             store, load_id = verified.store, verified.manifest.load_id
             timings["verify"] = time.monotonic() - t0
             with log_context(load_id=load_id):
+                outcome: LoadOutcome
                 if target != "dev":
-                    raise ConfigError(
-                        "DBT_RUNNER_TARGET=prod: the Snowflake raw load is not built yet"
+                    outcome = load_raw_snowflake(
+                        get_snowflake_settings(),
+                        verified.manifest,
+                        uri,
+                        verified.files,
+                        force=force,
                     )
-                outcome: LoadOutcome = load_raw(
-                    settings.duckdb_path.resolve(),
-                    verified.manifest,
-                    uri,
-                    verified.files,
-                    force=force,
-                    threads=settings.threads,
-                )
+                else:
+                    outcome = load_raw(
+                        settings.duckdb_path.resolve(),
+                        verified.manifest,
+                        uri,
+                        verified.files,
+                        force=force,
+                        threads=settings.threads,
+                    )
         raw = RawLoad(
             status=outcome.status,
             rows=outcome.rows,

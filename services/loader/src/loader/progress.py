@@ -42,12 +42,24 @@ class TerminalProgress:
             for e, p in progress.items()
         ]
         left = sum(max(0, p.pages_planned - p.pages_done) for p in progress.values())
-        eta = max(0.0, (left - 100) / self.rate) if self.rate else 0.0
+        sent = sum(p.pages_done for p in progress.values()) + (
+            self.plan.discovery_requests if self.plan else 0
+        )
+        eta = self.seconds_left(left, sent, now - self._started)
         line = (
             " | ".join(parts) + f" | {left} requests left, ~{eta:.0f}s | {now - self._started:.0f}s"
         )
         self.stream.write("\r\x1b[K" + line)
         self.stream.flush()
+
+    def seconds_left(self, left: int, sent: int, elapsed_s: float) -> float:
+        """Time for `left` requests at the paced rate, after whatever burst is still unspent (the bucket
+        started full at 60 s worth of tokens and has refilled since)."""
+        if not self.rate:
+            return 0.0
+        capacity = self.rate * 60
+        available = max(0.0, min(capacity, capacity - sent + elapsed_s * self.rate))
+        return max(0.0, left - available) / self.rate
 
     def close(self) -> None:
         self.stream.write("\n")

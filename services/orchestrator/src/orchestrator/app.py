@@ -1,10 +1,59 @@
-"""Service mode of the orchestrator: health endpoints now; runs and storage events arrive with issue 6."""
+"""Service mode: `POST /run`, `GET /runs[/{id}]`, health, and storage events on `POST /` and
+`POST /pubsub/push`. Routes only translate HTTP; the engine and the intake hold the logic.
+
+At startup the service re-reads its run records from the bucket and resumes any run a previous
+instance left `running`, so a restart loses nothing and reports honestly.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from etl_common.errors import EtlError
+from orchestrator.engine import Engine
+from orchestrator.events import MalformedEvent, from_cloudevent, from_pubsub_push
+from orchestrator.intake import handle_object
+from orchestrator.models import Run, StartedRun, Step
+from orchestrator.settings import OrchestratorSettings, get_settings
+from orchestrator.state import RunStore, run_key
+
+
+class RunView(Run):
+    links: dict[str, str]
+    seconds_total: float | None = None
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, str]
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+EngineDep = Annotated[Engine, Depends(_engine)]
 health = APIRouter(tags=["health"])
+runs = APIRouter(tags=["runs"])
+events = APIRouter(tags=["events"])
+
+
+def _view(engine: Engine, run: Run) -> RunView:
+    links = {"self": f"/runs/{run.run_id}", "record": engine.store.url_for(run_key(run.run_id))}
+    if run.manifest_uri:
+        links["manifest"] = run.manifest_uri
+    if run.result_uri:
+        links["build_result"] = run.result_uri
+    return RunView(**run.model_dump(), links=links, seconds_total=run.seconds)
 
 
 @health.get("/healthz", summary="Liveness: the process serves requests")
@@ -12,11 +61,122 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app() -> FastAPI:
+@health.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness}},
+    summary="Readiness: loader, dbt-runner and bucket reachable",
+)
+async def readyz(engine: EngineDep) -> Readiness:
+    checks: dict[str, str] = {}
+    ok = True
+    for client in (engine.loader, engine.runner):
+        up, detail = await client.reachable()
+        ok, checks[client.name] = ok and up, ("ok " if up else "unreachable: ") + detail
+    try:
+        await asyncio.to_thread(engine.store.store.check)
+        checks["bucket"] = f"ok {engine.store.root}"
+    except (EtlError, ValueError) as exc:
+        ok, checks["bucket"] = False, str(exc)
+    result = Readiness(ready=ok, checks=checks)
+    if not ok:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=result.model_dump())
+    return result
+
+
+@runs.post(
+    "/run",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StartedRun,
+    responses={409: {"description": "A pipeline run is in progress"}},
+    summary="Start a pipeline run: loader extract, then dbt-runner on its manifest",
+)
+async def start_run(engine: EngineDep) -> StartedRun:
+    if engine.current is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail={"message": "a pipeline run is already running", "run_id": engine.current},
+        )
+    run = Run(owner=engine.instance, steps={"extract": Step(), "build": Step()})
+    engine.current = run.run_id
+    try:
+        await engine.store.save(run)
+    except EtlError as exc:
+        engine.current = None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
+    engine.spawn(run)
+    return StartedRun(run_id=run.run_id, state=run.state, links={"self": f"/runs/{run.run_id}"})
+
+
+@runs.get("/runs", response_model=list[RunView], summary="All runs, newest first")
+async def list_runs(engine: EngineDep, limit: int = 50) -> list[RunView]:
+    ordered = sorted(engine.runs.values(), key=lambda r: r.created_at, reverse=True)
+    return [_view(engine, r) for r in ordered[:limit]]
+
+
+@runs.get("/runs/{run_id}", response_model=RunView, summary="State per step, counts, timings")
+async def get_run(run_id: str, engine: EngineDep) -> RunView:
+    run = engine.runs.get(run_id) or await engine.store.load(run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no run {run_id}")
+    return _view(engine, run)
+
+
+async def _answer(engine: Engine, parsed: Any) -> JSONResponse:
+    try:
+        ref, event_type = parsed()
+    except MalformedEvent as exc:
+        return JSONResponse({"status": "rejected", "reason": str(exc)}, status_code=400)
+    try:
+        code, body = await handle_object(engine, ref, event_type)
+    except EtlError as exc:  # the bucket itself failed: nothing recorded, let it come back
+        code, body = (503 if exc.transient else 200), {"status": "error", "reason": str(exc)}
+    return JSONResponse(body, status_code=code)
+
+
+@events.post("/", summary="Eventarc CloudEvent (binary or structured mode)")
+async def cloudevent(request: Request, engine: EngineDep) -> JSONResponse:
+    body = await request.body()
+    headers = dict(request.headers)
+    return await _answer(engine, lambda: from_cloudevent(headers, body))
+
+
+@events.post("/pubsub/push", summary="Pub/Sub push envelope of a GCS notification")
+async def pubsub_push(request: Request, engine: EngineDep) -> JSONResponse:
+    body = await request.body()
+    return await _answer(engine, lambda: from_pubsub_push(body))
+
+
+def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or get_settings()
+        instance = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
+        engine = Engine(cfg, RunStore(cfg.root), instance)
+        app.state.engine = engine
+        await engine.recover()
+        yield
+        for task in list(engine.tasks):
+            task.cancel()
+
     app = FastAPI(
         title="orchestrator",
-        version="0.1.0",
+        version="0.2.0",
+        lifespan=lifespan,
         description="Sequences the loader and the dbt-runner; reacts to storage events.",
     )
     app.include_router(health)
+    app.include_router(runs)
+    app.include_router(events)
     return app
+
+
+def serve() -> None:
+    import uvicorn
+
+    uvicorn.run(
+        create_app(),
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8080")),
+        log_config=None,
+    )

@@ -46,14 +46,23 @@ class Engine:
         try:
             for step_name, step in run.steps.items():
                 if step.state in ("pending", "running"):
-                    await (self._extract(run, step) if step_name == "extract" else self._build(run, step))
+                    await (
+                        self._extract(run, step)
+                        if step_name == "extract"
+                        else self._build(run, step)
+                    )
                 if step.state == "failed":
                     run.finish("failed", f"{step_name}: {step.error}", step.transient)
                     break
             else:
                 last = list(run.steps.values())[-1].state
-                run.finish("already_loaded" if last == "already_loaded" else
-                           "submitted" if last == "submitted" else "succeeded")
+                run.finish(
+                    "already_loaded"
+                    if last == "already_loaded"
+                    else "submitted"
+                    if last == "submitted"
+                    else "succeeded"
+                )
         except EtlError as exc:
             self._fail(run, step_name, str(exc), type(exc).__name__, exc.transient)
         except Exception as exc:  # a bug: record it on the run rather than lose it with the task
@@ -82,15 +91,25 @@ class Engine:
             body = await self.loader.call("POST", "/runs", {"output": self.settings.root})
             step.begin(body["load_id"])
             await self.store.save(run)
-        body = await self._follow(run, self.loader, f"/runs/{step.remote_id}", self._on_extract,
-                                  step, self.settings.extract_timeout_s)
+        body = await self._follow(
+            run,
+            self.loader,
+            f"/runs/{step.remote_id}",
+            self._on_extract,
+            step,
+            self.settings.extract_timeout_s,
+        )
         self._on_extract(step, body)
         if body["state"] == "succeeded":
             run.manifest_uri = body["manifest_uri"]
             step.end("succeeded", requests=body.get("requests"))
         else:
-            step.end("failed", body.get("error"), error_type=body.get("error_type"),
-                     transient=body.get("transient"))
+            step.end(
+                "failed",
+                body.get("error"),
+                error_type=body.get("error_type"),
+                transient=body.get("transient"),
+            )
         await self.store.save(run)
 
     @staticmethod
@@ -105,18 +124,24 @@ class Engine:
             await self.store.save(run)
         if step.state != "running":
             return
-        body = await self._follow(run, self.runner, f"/runs/{step.remote_id}", None, step,
-                                  self.settings.build_timeout_s)
+        body = await self._follow(
+            run, self.runner, f"/runs/{step.remote_id}", None, step, self.settings.build_timeout_s
+        )
         result = body.get("result") or {}
         run.result_uri = result.get("result_uri")
         dbt = result.get("dbt") or {}
         raw = result.get("raw_load") or {}
-        fields = {"counts": dbt.get("counts") or {}, "rows": raw.get("rows") or {}}
+        fields: dict[str, Any] = {"counts": dbt.get("counts") or {}, "rows": raw.get("rows") or {}}
         if body["state"] in ("succeeded", "already_loaded"):
             step.end(body["state"], **fields)
         else:
-            step.end("failed", result.get("error") or "the build crashed (see dbt-runner log)",
-                     error_type=result.get("error_type"), transient=False, **fields)
+            step.end(
+                "failed",
+                result.get("error") or "the build crashed (see dbt-runner log)",
+                error_type=result.get("error_type"),
+                transient=False,
+                **fields,
+            )
         await self.store.save(run)
 
     async def start_build(self, run: Run, step: Step, *, wait_busy_s: float) -> None:
@@ -124,7 +149,9 @@ class Engine:
         if self.settings.dbt_runner_mode == "cloud_run_job":
             from orchestrator.cloudrun import run_build_job
 
-            execution = await asyncio.to_thread(run_build_job, self.settings, run.manifest_uri or "")
+            execution = await asyncio.to_thread(
+                run_build_job, self.settings, run.manifest_uri or ""
+            )
             step.begin(execution)
             step.end("submitted")
             return
@@ -138,15 +165,18 @@ class Engine:
                 detail = busy.detail if isinstance(busy.detail, dict) else {}
                 if detail.get("running_manifest") == run.manifest_uri:
                     step.begin(detail.get("running_id"))
-                    run.notes.append(f"followed build {detail.get('running_id')} already running "
-                                     "for this manifest")
+                    run.notes.append(
+                        f"followed build {detail.get('running_id')} already running "
+                        "for this manifest"
+                    )
                     return
                 if time.monotonic() >= deadline:
                     raise
             await asyncio.sleep(1.0)
 
-    async def _follow(self, run: Run, client: Any, path: str, on_body: Any, step: Step,
-                      timeout_s: float) -> dict[str, Any]:
+    async def _follow(
+        self, run: Run, client: Any, path: str, on_body: Any, step: Step, timeout_s: float
+    ) -> dict[str, Any]:
         """Poll a remote run until it leaves `running`; ride out short outages, never past a deadline."""
         deadline = time.monotonic() + timeout_s
         last_ok = last_save = time.monotonic()
@@ -175,9 +205,12 @@ class Engine:
             self.runs[run.run_id] = run
             if run.state != "running":
                 continue
-            active = next((n for n, s in run.steps.items() if s.state in ("running", "pending")), "?")
-            run.notes.append(f"orchestrator {run.owner} stopped during step {active}; "
-                             f"resumed by {self.instance}")
+            active = next(
+                (n for n, s in run.steps.items() if s.state in ("running", "pending")), "?"
+            )
+            run.notes.append(
+                f"orchestrator {run.owner} stopped during step {active}; resumed by {self.instance}"
+            )
             run.owner = self.instance
             if run.trigger == "api":
                 self.current = run.run_id

@@ -22,7 +22,9 @@ from orchestrator.models import ObjectRef
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 PUBSUB_FINALIZE = "OBJECT_FINALIZE"
-_MANIFEST = re.compile(r"^(?:(?P<prefix>.+)/)?manifests/(?P<load_id>\d{8}T\d{6}Z-[0-9a-f]{6})\.json$")
+_MANIFEST = re.compile(
+    r"^(?:(?P<prefix>.+)/)?manifests/(?P<load_id>\d{8}T\d{6}Z-[0-9a-f]{6})\.json$"
+)
 
 
 class MalformedEvent(ValueError):
@@ -54,7 +56,9 @@ def classify(ref: ObjectRef, event_type: str) -> Classified:
 
 
 def _ref(bucket: Any, name: Any, generation: Any, where: str) -> ObjectRef:
-    missing = [k for k, v in (("bucket", bucket), ("name", name), ("generation", generation)) if not v]
+    missing = [
+        k for k, v in (("bucket", bucket), ("name", name), ("generation", generation)) if not v
+    ]
     if missing:
         raise MalformedEvent(f"{where}: missing {', '.join(missing)}")
     try:
@@ -66,7 +70,9 @@ def _ref(bucket: Any, name: Any, generation: Any, where: str) -> ObjectRef:
 def from_cloudevent(headers: dict[str, str], body: bytes) -> tuple[ObjectRef, str]:
     """A CloudEvent over HTTP (binary or structured mode) -> (object, event type)."""
     try:
-        event: BaseCloudEvent = from_http_event(HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body))
+        event: BaseCloudEvent = from_http_event(
+            HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body)
+        )
     except (BaseCloudEventException, ValueError, KeyError, TypeError) as exc:
         raise MalformedEvent(f"not a CloudEvent: {type(exc).__name__}: {exc}") from None
     data = event.get_data()
@@ -80,7 +86,9 @@ def from_cloudevent(headers: dict[str, str], body: bytes) -> tuple[ObjectRef, st
     subject = event.get_subject() or ""
     name = data.get("name") or subject.removeprefix("objects/") or None
     source = event.get_source() or ""
-    bucket = data.get("bucket") or (source.rsplit("/buckets/", 1)[-1] if "/buckets/" in source else None)
+    bucket = data.get("bucket") or (
+        source.rsplit("/buckets/", 1)[-1] if "/buckets/" in source else None
+    )
     return _ref(bucket, name, data.get("generation"), "CloudEvent"), event.get_type()
 
 

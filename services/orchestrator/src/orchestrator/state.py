@@ -9,6 +9,7 @@ still start one build.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -79,7 +80,5 @@ class RunStore:
 
     async def release_event(self, ref: ObjectRef) -> None:
         """Forget a claim after a transient failure, so the redelivered event is processed again."""
-        try:
+        with contextlib.suppress(ObjectNotFound):
             await asyncio.to_thread(self.store.delete, event_key(ref))
-        except ObjectNotFound:
-            pass

@@ -1,0 +1,326 @@
+"""Raw load into Snowflake: the manifest's Parquet into `raw`, all tables replaced at once, or none.
+
+The tables are built in a fresh schema `raw__load_<id>` with explicit column types (zone-less UTC
+timestamps as TIMESTAMP_NTZ(9), lists as ARRAY, column names quoted exactly as the Arrow fields, because
+staging refers to them quoted), filled by `COPY INTO ... MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE` from either
+a temporary internal stage (the verified local files are `PUT` there) or the external GCS stage of
+`infra/snowflake/` (chosen by `SNOWFLAKE_RAW_STAGE`). Row counts are checked against the manifest, the
+bookkeeping table `_loads` is carried over with this load's row added, and then `ALTER SCHEMA raw SWAP WITH`
+exchanges everything in one statement: a reader sees the previous load or this one, never a mix, and a
+failure leaves `raw` untouched. Idempotency mirrors the DuckDB load: the same load id is "already loaded",
+an older extract is refused unless forced.
+
+fakesnow (the emulator used in CI) lacks two things, handled only when `SNOWFLAKE_FAKESNOW_COMPAT` is on:
+it stores timestamps in microseconds and *rounds* nanoseconds while copying, so the files are truncated to
+microseconds before the PUT (the dbt models truncate the same way on DuckDB); and it has no `SWAP WITH`, so
+the tables are copied into `raw` inside one transaction instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dbt_runner.duckdb_load import LoadOutcome
+from dbt_runner.snowflake_settings import SnowflakeSettings
+from etl_common.errors import ConfigError, EtlError, ManifestError
+from etl_common.manifest import Manifest
+from etl_common.schemas import ENTITIES, raw_schema
+
+log = logging.getLogger(__name__)
+RAW = "raw"
+LOADS = "_loads"
+STAGE_SCHEMA = "loading"
+LOADS_COLUMNS = (
+    "load_id varchar not null, extracted_at timestamp_ntz not null, loaded_at timestamp_ntz not null, "
+    "manifest_uri varchar not null, rows varchar not null"
+)
+PARQUET_FORMAT = (
+    "file_format = (type = parquet use_logical_type = true use_vectorized_scanner = true)"
+)
+
+
+class SnowflakeLoadError(EtlError):
+    """The warehouse refused or failed a load statement; a later attempt may pass."""
+
+    transient = True
+
+
+def column_type(t: pa.DataType) -> str:
+    """The Snowflake type of a raw Arrow type (the loader's schemas use only these)."""
+    if pa.types.is_timestamp(t):
+        if t.tz is not None:
+            raise ValueError(f"raw timestamps are zone-less UTC, got {t}")
+        return "timestamp_ntz(9)"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "varchar"
+    if pa.types.is_integer(t):
+        return "number(38, 0)"
+    if pa.types.is_floating(t):
+        return "float"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return "array"  # list<string> and list<struct> alike: elements are VARIANT
+    raise ValueError(f"no Snowflake type for {t}")
+
+
+def create_table_sql(schema: str, entity: str) -> str:
+    cols = ", ".join(
+        f'"{f.name}" {column_type(f.type)}{"" if f.nullable else " not null"}'
+        for f in raw_schema(entity)
+    )
+    return f"create table {schema}.{entity} ({cols})"
+
+
+def copy_sql(schema: str, entity: str, location: str, files: Sequence[str]) -> str:
+    """COPY from `@location` (no leading @) the named files; FORCE because the table is always new."""
+    names = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return (
+        f"copy into {schema}.{entity} from @{location} files = ({names}) {PARQUET_FORMAT} "
+        "match_by_column_name = case_insensitive on_error = abort_statement force = true"
+    )
+
+
+def gcs_object_names(manifest_uri: str, keys: Sequence[str]) -> list[str]:
+    """Object names relative to the bucket (the external stage's URL is `gcs://<bucket>/`)."""
+    if not manifest_uri.startswith("gs://"):
+        raise ConfigError(
+            f"SNOWFLAKE_RAW_STAGE=gcs needs a gs:// manifest, got {manifest_uri}; use 'internal'"
+        )
+    root = manifest_uri.split("/manifests/")[0].removeprefix("gs://")
+    prefix = root.partition("/")[2].strip("/")
+    return [f"{prefix}/{k}" if prefix else k for k in keys]
+
+
+def render_template(text: str, values: dict[str, str]) -> str:
+    """`${NAME}` placeholders of the DDL under infra/snowflake/; a missing value is an error."""
+    try:
+        return Template(text).substitute(values)
+    except KeyError as exc:
+        raise ConfigError(f"infra/snowflake template needs {exc.args[0]}") from None
+
+
+def _micros_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", t.tz)
+    if pa.types.is_list(t):
+        return pa.list_(pa.field(t.value_field.name, _micros_type(t.value_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _micros_type(f.type), f.nullable) for f in t])
+    return t
+
+
+def truncate_timestamps(src: Path, dst: Path) -> None:
+    """Emulator only: nanoseconds truncated (never rounded) to microseconds, nested fields included."""
+    table = pq.read_table(src)
+    schema = pa.schema([pa.field(f.name, _micros_type(f.type), f.nullable) for f in table.schema])
+    pq.write_table(table.cast(schema, safe=False), dst)
+
+
+@contextmanager
+def connect(settings: SnowflakeSettings) -> Iterator[Any]:
+    import snowflake.connector  # lazily: the DuckDB path never needs it
+
+    kwargs: dict[str, Any] = {
+        "account": settings.account,
+        "user": settings.user,
+        "password": settings.password.get_secret_value(),
+        "role": settings.role,
+        "database": settings.database,
+        "warehouse": settings.warehouse,
+        "login_timeout": settings.login_timeout_s,
+        "network_timeout": settings.network_timeout_s,
+        "socket_timeout": settings.network_timeout_s,
+        "session_parameters": {"TIMEZONE": "UTC", "QUERY_TAG": "dbt-runner raw load"},
+    }
+    if settings.fakesnow_compat:
+        kwargs.pop("session_parameters")  # fakesnow refuses TIMEZONE and QUERY_TAG
+    kwargs |= {
+        k: v
+        for k, v in (
+            ("host", settings.host),
+            ("port", settings.port),
+            ("protocol", settings.protocol),
+        )
+        if v
+    }
+    try:
+        con = snowflake.connector.connect(**kwargs)
+    except snowflake.connector.errors.Error as exc:
+        raise SnowflakeLoadError(f"cannot connect to Snowflake: {exc.msg}") from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+class _Session:
+    """One cursor; every statement bounded and every failure turned into a typed error."""
+
+    def __init__(self, con: Any, timeout_s: int) -> None:
+        self.cur = con.cursor()
+        self.timeout_s = timeout_s
+
+    def run(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        import snowflake.connector
+
+        try:
+            self.cur.execute(sql, params, timeout=self.timeout_s)
+            return list(self.cur.fetchall())
+        except snowflake.connector.errors.Error as exc:
+            raise SnowflakeLoadError(f"Snowflake refused `{sql[:120]}`: {exc.msg}") from None
+
+
+def current_load(s: _Session) -> tuple[str, datetime] | None:
+    (exists,) = s.run(
+        "select count(*) from information_schema.tables where table_schema = %s and table_name = %s",
+        (RAW.upper(), LOADS.upper()),
+    )[0]
+    if not exists:
+        return None
+    rows = s.run(f"select load_id, extracted_at from {RAW}.{LOADS} order by loaded_at desc limit 1")
+    return (rows[0][0], rows[0][1].replace(tzinfo=UTC)) if rows else None
+
+
+def load_raw_snowflake(
+    settings: SnowflakeSettings,
+    manifest: Manifest,
+    manifest_uri: str,
+    files: dict[str, list[Path]],
+    *,
+    force: bool = False,
+) -> LoadOutcome:
+    t0 = time.monotonic()
+    with connect(settings) as con:
+        s = _Session(con, settings.statement_timeout_s)
+        current = current_load(s)
+        if current and not force:
+            if current[0] == manifest.load_id:
+                return LoadOutcome(
+                    "already_loaded", previous_load_id=current[0], seconds=time.monotonic() - t0
+                )
+            if current[1] > manifest.extracted_at:
+                raise ManifestError(
+                    f"{manifest_uri}: load {manifest.load_id} (extracted "
+                    f"{manifest.extracted_at:%Y-%m-%dT%H:%M:%SZ}) is older than the loaded {current[0]} "
+                    f"(extracted {current[1]:%Y-%m-%dT%H:%M:%SZ}); refusing to overwrite newer raw "
+                    "data (use --force to load it anyway)"
+                )
+        incoming = f"{RAW}__load_{uuid.uuid4().hex[:12]}"
+        s.run(f"create schema if not exists {RAW}")
+        s.run(f"create schema {incoming}")
+        try:
+            rows = _fill(s, settings, incoming, manifest, manifest_uri, files)
+            _bookkeeping(s, incoming, manifest, manifest_uri, rows, has_loads=current is not None)
+            _swap(s, incoming, settings.fakesnow_compat)
+        finally:
+            s.run(f"drop schema if exists {incoming} cascade")
+    log.info("raw load into Snowflake committed", extra={"rows": rows, "schema": RAW})
+    return LoadOutcome(
+        "loaded",
+        rows=rows,
+        seconds=time.monotonic() - t0,
+        previous_load_id=current[0] if current else None,
+    )
+
+
+def _fill(
+    s: _Session,
+    settings: SnowflakeSettings,
+    schema: str,
+    manifest: Manifest,
+    manifest_uri: str,
+    files: dict[str, list[Path]],
+) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="sf-load-") as tmp:
+        if settings.raw_stage == "internal":
+            stage = f"{STAGE_SCHEMA}.raw_{uuid.uuid4().hex[:12]}"
+            s.run(f"create schema if not exists {STAGE_SCHEMA}")
+            s.run(f"create temporary stage {stage}")  # dropped with the session, files included
+        for entity in ENTITIES:  # identifiers come from this fixed list, never from the manifest
+            s.run(create_table_sql(schema, entity))
+            if settings.raw_stage == "internal":
+                names = _put(s, stage, entity, files[entity], Path(tmp), settings.fakesnow_compat)
+                s.run(copy_sql(schema, entity, f"{stage}/{entity}/", names))
+            else:
+                keys = [f.path for f in manifest.entities[entity].files]
+                names = gcs_object_names(manifest_uri, keys)
+                s.run(copy_sql(schema, entity, settings.gcs_stage, names))
+            (count,) = s.run(f"select count(*) from {schema}.{entity}")[0]
+            if count != manifest.entities[entity].rows:
+                raise ManifestError(
+                    f"{manifest_uri}: {entity} loaded {count} rows, manifest says "
+                    f"{manifest.entities[entity].rows}"
+                )
+            rows[entity] = int(count)
+    return rows
+
+
+def _put(
+    s: _Session, stage: str, entity: str, paths: list[Path], tmp: Path, compat: bool
+) -> list[str]:
+    """PUT each file under a unique name (the loader's are `part-00000.parquet` in every folder)."""
+    names = []
+    (tmp / entity).mkdir()
+    for i, path in enumerate(paths):
+        local = tmp / entity / f"{entity}-{i:05d}.parquet"
+        if compat:
+            truncate_timestamps(path, local)
+        else:
+            local.symlink_to(path.resolve())
+        uri = "file://" + str(local).replace("'", "\\'")
+        s.run(f"put '{uri}' @{stage}/{entity}/ auto_compress = false overwrite = true")
+        names.append(local.name)
+    return names
+
+
+def _bookkeeping(
+    s: _Session,
+    schema: str,
+    manifest: Manifest,
+    manifest_uri: str,
+    rows: dict[str, int],
+    *,
+    has_loads: bool,
+) -> None:
+    s.run(f"create table {schema}.{LOADS} ({LOADS_COLUMNS})")
+    if has_loads:
+        s.run(f"insert into {schema}.{LOADS} select * from {RAW}.{LOADS}")
+    s.run(
+        f"insert into {schema}.{LOADS} values (%s, %s, %s, %s, %s)",
+        (
+            manifest.load_id,
+            manifest.extracted_at.astimezone(UTC).replace(tzinfo=None),
+            datetime.now(UTC).replace(tzinfo=None),
+            manifest_uri,
+            json.dumps(rows),
+        ),
+    )
+
+
+def _swap(s: _Session, incoming: str, compat: bool) -> None:
+    if not compat:
+        s.run(f"alter schema {RAW} swap with {incoming}")  # one atomic statement
+        return
+    s.run("begin")
+    try:
+        for table in (*ENTITIES, LOADS):
+            s.run(f"create or replace table {RAW}.{table} as select * from {incoming}.{table}")
+        s.run("commit")
+    except BaseException:
+        s.run("rollback")
+        raise
