@@ -85,11 +85,13 @@ def create_table_sql(schema: str, entity: str) -> str:
     return f"create table {schema}.{entity} ({cols})"
 
 
-def copy_sql(schema: str, entity: str, location: str, files: Sequence[str]) -> str:
-    """COPY from `@location` (no leading @) the named files; FORCE because the table is always new."""
+def copy_sql(schema: str, entity: str, location: str, files: Sequence[str] = ()) -> str:
+    """COPY from `@location` (no leading @): the named files, or all of them (a fresh per-load internal
+    stage path holds only this load's files). FORCE because the target table is always new."""
     names = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    only = f" files = ({names})" if files else ""
     return (
-        f"copy into {schema}.{entity} from @{location} files = ({names}) {PARQUET_FORMAT} "
+        f"copy into {schema}.{entity} from @{location}{only} {PARQUET_FORMAT} "
         "match_by_column_name = case_insensitive on_error = abort_statement force = true"
     )
 
@@ -254,8 +256,8 @@ def _fill(
         for entity in ENTITIES:  # identifiers come from this fixed list, never from the manifest
             s.run(create_table_sql(schema, entity))
             if settings.raw_stage == "internal":
-                names = _put(s, stage, entity, files[entity], Path(tmp), settings.fakesnow_compat)
-                s.run(copy_sql(schema, entity, f"{stage}/{entity}/", names))
+                _put(s, stage, entity, files[entity], Path(tmp), settings.fakesnow_compat)
+                s.run(copy_sql(schema, entity, f"{stage}/{entity}/"))
             else:
                 keys = [f.path for f in manifest.entities[entity].files]
                 names = gcs_object_names(manifest_uri, keys)
@@ -272,9 +274,8 @@ def _fill(
 
 def _put(
     s: _Session, stage: str, entity: str, paths: list[Path], tmp: Path, compat: bool
-) -> list[str]:
+) -> None:
     """PUT each file under a unique name (the loader's are `part-00000.parquet` in every folder)."""
-    names = []
     (tmp / entity).mkdir()
     for i, path in enumerate(paths):
         local = tmp / entity / f"{entity}-{i:05d}.parquet"
@@ -284,8 +285,6 @@ def _put(
             local.symlink_to(path.resolve())
         uri = "file://" + str(local).replace("'", "\\'")
         s.run(f"put '{uri}' @{stage}/{entity}/ auto_compress = false overwrite = true")
-        names.append(local.name)
-    return names
 
 
 def _bookkeeping(

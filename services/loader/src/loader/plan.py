@@ -71,16 +71,9 @@ class Plan:
         """Requests for the whole load: exact for commits, an upper bound for the per-member lists
         (sum of ceil(n_i/100) <= n/100 + members), plus the closing identity check."""
         members = len(self.member_emails)
-        per_member = lambda total: min(  # noqa: E731
-            members + math.ceil(total / GITHUB_PAGE_SIZE), max(members, 1) * 10_000
-        )
-        return (
-            self.discovery_requests
-            + self.commit_pages
-            + per_member(self.total_prs)
-            + per_member(self.total_reviews)
-            + 2
-        )
+        prs_pages = members + math.ceil(self.total_prs / GITHUB_PAGE_SIZE)
+        review_pages = members + math.ceil(self.total_reviews / GITHUB_PAGE_SIZE)
+        return self.discovery_requests + self.commit_pages + prs_pages + review_pages + 2
 
 
 def parse_go_duration(text: str | None) -> float | None:

@@ -29,7 +29,7 @@ class TerminalProgress:
         self.stream.write(
             f"plan: {plan.total_commits:,} commits, {plan.total_prs:,} PRs, {plan.total_reviews:,} reviews, "
             f"{len(plan.member_emails)} members, {len(plan.repos)} repos; "
-            f"about {plan.estimated_requests} requests\n"
+            f"at most {plan.estimated_requests} requests\n"
         )
 
     def __call__(self, progress: dict[str, EntityProgress]) -> None:
