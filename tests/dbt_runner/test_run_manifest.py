@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from etl_common.manifest import Manifest
+from etl_common.storage import open_store
 from fake_cursor_sim.testing import run_double
 
 from ..loader.conftest import run_loader
@@ -148,3 +149,32 @@ def test_bad_input_is_refused_by_name_and_raw_is_unchanged(case: str, loads, bui
     assert result["state"] == "failed"
     assert phrase in result["error"], result["error"]
     assert raw_snapshot(db) == before
+
+
+def test_a_manifest_outside_the_served_root_is_refused(loads, tmp_path: Path) -> None:
+    root, uris = loads
+    db = tmp_path / "warehouse.duckdb"
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbt_runner", "run", "--manifest", uris[1]],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**_env(), "DUCKDB_PATH": str(db), "DBT_RUNNER_MANIFEST_ROOT": str(tmp_path / "elsewhere")},
+    )
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert proc.returncode == 1
+    assert "outside the manifest root this runner serves" in result["error"]
+    assert not db.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+def test_a_gcs_manifest_is_verified_downloaded_and_built(gcs_bucket_uri: str, tmp_path: Path) -> None:
+    with run_double(developers=2, days=90, seed=23, rate_limit_per_minute=0) as url:
+        loaded = run_loader(url, gcs_bucket_uri, "--rate-limit-per-minute", "100000")
+    assert loaded.code == 0, loaded.stdout + loaded.stderr
+    db = tmp_path / "warehouse.duckdb"
+    code, result, output = runner(loaded.last_line, db)
+    assert code == 0, output
+    assert result["state"] == "succeeded" and result["result_uri"].startswith(gcs_bucket_uri)
+    manifest = Manifest.parse(open_store(gcs_bucket_uri).get_bytes(
+        loaded.last_line.removeprefix(gcs_bucket_uri + "/")))
+    assert result["raw_load"]["rows"] == {e: o.rows for e, o in manifest.entities.items()}

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import secrets
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 import duckdb
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
@@ -23,6 +23,7 @@ from dbt_runner.settings import RunnerSettings, get_settings
 from etl_common.errors import EtlError
 from etl_common.service import SingleFlight, health_router
 from etl_common.service import serve as _serve
+from etl_common.storage import open_store
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class Readiness(BaseModel):
     checks: dict[str, str]
 
 
-Builds = SingleFlight[RunStatus]
+Builds: TypeAlias = SingleFlight[RunStatus]
 
 
 def _builds(request: Request) -> Builds:
@@ -63,7 +64,7 @@ runs = APIRouter(prefix="/runs", tags=["runs"])
     "/readyz",
     response_model=Readiness,
     responses={503: {"model": Readiness}},
-    summary="Readiness: warehouse reachable and the dbt project parses",
+    summary="Readiness: warehouse and manifest bucket reachable, the dbt project parses",
 )
 async def readyz(settings: SettingsDep, builds: BuildsDep) -> Readiness:
     checks: dict[str, str] = {}
@@ -96,6 +97,12 @@ async def readyz(settings: SettingsDep, builds: BuildsDep) -> Readiness:
         checks["dbt_project"] = "ok"
     except EtlError as exc:
         ok, checks["dbt_project"] = False, str(exc)
+    if settings.manifest_root:
+        try:
+            await asyncio.to_thread(lambda: open_store(settings.manifest_root or "").check())
+            checks["bucket"] = "ok"
+        except (EtlError, ValueError) as exc:
+            ok, checks["bucket"] = False, str(exc)
     result = Readiness(ready=ok, checks=checks)
     if not ok:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=result.model_dump())

@@ -52,7 +52,23 @@ def fetch_manifest(uri: str) -> tuple[ObjectStore, Manifest]:
     return store, manifest
 
 
-def verify_and_stage(uri: str, staging: Path) -> VerifiedLoad:
+def require_inside(uri: str, allowed_root: str | None) -> None:
+    """Refuse a manifest whose root is not the configured one (another bucket, `..`, a sibling prefix)."""
+    if allowed_root is None:
+        return
+    root, _ = split_manifest_uri(uri)
+    if _normalise(root) != _normalise(allowed_root):
+        raise ManifestError(f"{uri}: outside the manifest root this runner serves ({allowed_root})")
+
+
+def _normalise(root: str) -> str:
+    if root.startswith("gs://"):
+        return root.rstrip("/")
+    return str(Path(root.removeprefix("file://")).resolve())
+
+
+def verify_and_stage(uri: str, staging: Path, *, allowed_root: str | None = None) -> VerifiedLoad:
+    require_inside(uri, allowed_root)
     store, manifest = fetch_manifest(uri)
     files: dict[str, list[Path]] = {}
     for entity in ENTITIES:  # identifiers come from this fixed list, never from the manifest text

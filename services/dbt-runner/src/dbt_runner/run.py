@@ -62,7 +62,7 @@ def run_manifest(
     try:
         t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="dbt-runner-") as staging:
-            verified = verify_and_stage(uri, Path(staging))
+            verified = verify_and_stage(uri, Path(staging), allowed_root=settings.manifest_root)
             store, load_id = verified.store, verified.manifest.load_id
             timings["verify"] = time.monotonic() - t0
             with log_context(load_id=load_id):

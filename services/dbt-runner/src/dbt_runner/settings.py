@@ -29,6 +29,11 @@ class RunnerSettings(BaseSettings):
         default=Path(tempfile.gettempdir()) / "dbt-runner",
         description="dbt's target/ and logs/ (the project itself may be read-only)",
     )
+    manifest_root: str | None = Field(
+        default=None,
+        description="The bucket prefix (gs://bucket/prefix) or directory manifests must come from; "
+        "anything elsewhere is refused. Unset: any root (development).",
+    )
     threads: int = Field(default=2, ge=1, le=32)
     log_level: str = "INFO"
 

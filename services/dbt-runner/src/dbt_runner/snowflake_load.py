@@ -272,9 +272,7 @@ def _fill(
     return rows
 
 
-def _put(
-    s: _Session, stage: str, entity: str, paths: list[Path], tmp: Path, compat: bool
-) -> None:
+def _put(s: _Session, stage: str, entity: str, paths: list[Path], tmp: Path, compat: bool) -> None:
     """PUT each file under a unique name (the loader's are `part-00000.parquet` in every folder)."""
     (tmp / entity).mkdir()
     for i, path in enumerate(paths):

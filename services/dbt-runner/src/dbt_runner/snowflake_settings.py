@@ -19,7 +19,9 @@ PASSWORD_ENV = "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD"
 
 
 class SnowflakeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SNOWFLAKE_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SNOWFLAKE_", extra="ignore", populate_by_name=True
+    )
 
     account: str
     user: str

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
@@ -58,7 +58,7 @@ class Readiness(BaseModel):
     checks: dict[str, Check]
 
 
-Runs = SingleFlight[RunStatus]
+Runs: TypeAlias = SingleFlight[RunStatus]
 
 
 def _runs(request: Request) -> Runs:
