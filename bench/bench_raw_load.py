@@ -74,17 +74,38 @@ def generate(root: Path, rows: int) -> Path:
     entities = {}
     con = duckdb.connect()
     for entity in ENTITIES:
-        n = rows if entity != "repos" else 1_000  # repos are few in reality; a million would be absurd
-        table = con.sql(GENERATORS[entity].replace("{n}", str(n))).to_arrow_table().cast(raw_schema(entity))
+        n = (
+            rows if entity != "repos" else 1_000
+        )  # repos are few in reality; a million would be absurd
+        table = (
+            con.sql(GENERATORS[entity].replace("{n}", str(n)))
+            .to_arrow_table()
+            .cast(raw_schema(entity))
+        )
         path = root / load_id / entity / "part-00000.parquet"
         path.parent.mkdir(parents=True)
         pq.write_table(table, path, compression="zstd", row_group_size=50_000)
-        entities[entity] = EntityOutput(rows=n, schema_fingerprint=schema_fingerprint(raw_schema(entity)),
-                                        files=[DataFile(path=f"{load_id}/{entity}/part-00000.parquet", rows=n,
-                                                        bytes=path.stat().st_size, sha256=sha256_file(path))])
+        entities[entity] = EntityOutput(
+            rows=n,
+            schema_fingerprint=schema_fingerprint(raw_schema(entity)),
+            files=[
+                DataFile(
+                    path=f"{load_id}/{entity}/part-00000.parquet",
+                    rows=n,
+                    bytes=path.stat().st_size,
+                    sha256=sha256_file(path),
+                )
+            ],
+        )
     now = datetime.now(UTC)
-    manifest = Manifest(load_id=load_id, created_at=now, extracted_at=now, source=SourceInfo(url="bench"),
-                        window={}, entities=entities)
+    manifest = Manifest(
+        load_id=load_id,
+        created_at=now,
+        extracted_at=now,
+        source=SourceInfo(url="bench"),
+        window={},
+        entities=entities,
+    )
     (root / "manifests").mkdir()
     target = root / "manifests" / f"{load_id}.json"
     target.write_bytes(manifest.to_json())
@@ -117,8 +138,13 @@ print(json.dumps({"seconds": time.perf_counter() - t0,
 
 
 def measure(mode: str, manifest: Path, db: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CHILD, mode, str(manifest), str(db)],
-                         capture_output=True, text=True, check=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(manifest), str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -135,11 +161,16 @@ def main() -> None:
         for i in range(args.repeat):
             for mode in ("baseline", "ours"):  # alternate, so drift hurts both alike
                 results[mode].append(measure(mode, manifest, root / f"{mode}-{i}.duckdb"))
-    print(f"\nRaw load into DuckDB: {args.rows:,} rows each for commits, pull_requests, reviews "
-          f"(+1,000 repos), {size / 1e6:.0f} MB of Parquet; best of {args.repeat}, fresh process each")
+    print(
+        f"\nRaw load into DuckDB: {args.rows:,} rows each for commits, pull_requests, reviews "
+        f"(+1,000 repos), {size / 1e6:.0f} MB of Parquet; best of {args.repeat}, fresh process each"
+    )
     print(f"{'variant':<34} {'seconds':>8} {'peak RSS MB':>12}")
     best = {m: min(r, key=lambda x: x["seconds"]) for m, r in results.items()}
-    names = {"baseline": "baseline: per-file CREATE OR REPLACE", "ours": "ours: one transaction + checks"}
+    names = {
+        "baseline": "baseline: per-file CREATE OR REPLACE",
+        "ours": "ours: one transaction + checks",
+    }
     for mode in ("baseline", "ours"):
         print(f"{names[mode]:<34} {best[mode]['seconds']:>8.2f} {best[mode]['rss_mb']:>12.0f}")
     print(f"ours / baseline time: {best['ours']['seconds'] / best['baseline']['seconds']:.2f}")

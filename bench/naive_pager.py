@@ -35,8 +35,9 @@ async def naive_extract(client: PacedClient, *, max_requests: int | None = None)
     for repo in await client.get_json("/repos"):
         page = 1
         while True:
-            batch = await client.get_json(f"/repos/{repo['full_name']}/pulls",
-                                          {"per_page": 100, "page": page})
+            batch = await client.get_json(
+                f"/repos/{repo['full_name']}/pulls", {"per_page": 100, "page": page}
+            )
             prs.update((pr["id"], pr) for pr in batch)
             if len(batch) < 100:
                 break
@@ -45,6 +46,8 @@ async def naive_extract(client: PacedClient, *, max_requests: int | None = None)
     for pr in prs.values():
         if max_requests is not None and client.stats.sent >= max_requests:
             break
-        for review in await client.get_json(f"/repos/{pr['repo_name']}/pulls/{pr['number']}/reviews"):
+        for review in await client.get_json(
+            f"/repos/{pr['repo_name']}/pulls/{pr['number']}/reviews"
+        ):
             reviews.add(review["id"])
     return NaiveResult(len(commits), len(prs), len(reviews), client.stats.sent)

@@ -19,17 +19,26 @@ REPO = Path(__file__).resolve().parents[1]
 @contextlib.contextmanager
 def run_service(module: str, env: dict[str, str], log_path: Path) -> Iterator[str]:
     port = free_port()
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("LOADER_", "CURSOR_SIM_", "DBT_", "DUCKDB_"))}
-    process = ManagedProcess(module, python_module_argv(module, "serve"),
-                             env={**clean, **env, "HOST": "127.0.0.1", "PORT": str(port)},
-                             log_path=log_path, cwd=REPO)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LOADER_", "CURSOR_SIM_", "DBT_", "DUCKDB_"))
+    }
+    process = ManagedProcess(
+        module,
+        python_module_argv(module, "serve"),
+        env={**clean, **env, "HOST": "127.0.0.1", "PORT": str(port)},
+        log_path=log_path,
+        cwd=REPO,
+    )
     url = f"http://127.0.0.1:{port}"
     with running(process, http_ok(url + "/healthz"), timeout_s=60):
         yield url
 
 
-def wait_for(url: str, done: Callable[[dict[str, Any]], bool], timeout_s: float = 120) -> dict[str, Any]:
+def wait_for(
+    url: str, done: Callable[[dict[str, Any]], bool], timeout_s: float = 120
+) -> dict[str, Any]:
     """Poll a status URL until `done(body)`; fail with the last body after the deadline."""
     deadline = time.monotonic() + timeout_s
     body: dict[str, Any] = {}

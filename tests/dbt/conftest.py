@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from .dbt_harness import DbtRun, run_dbt
 from .raw_fixtures import (
     Records,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import yaml
+
 from .dbt_harness import PROJECT_DIR
 
 MACRO_DIR = PROJECT_DIR / "macros" / "cross_db"

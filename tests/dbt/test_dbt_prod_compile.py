@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from .dbt_harness import fakesnow_server, run_dbt, snowflake_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator]

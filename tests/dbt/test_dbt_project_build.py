@@ -6,6 +6,7 @@ import json
 
 import duckdb
 import pytest
+
 from .conftest import STRICT, BuiltWarehouse
 from .dbt_harness import run_dbt
 

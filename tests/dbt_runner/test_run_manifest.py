@@ -35,10 +35,15 @@ def loads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list
     yield root, uris
 
 
-def runner(manifest: str, db: Path, *extra: str, timeout: float = 300) -> tuple[int, dict[str, Any], str]:
+def runner(
+    manifest: str, db: Path, *extra: str, timeout: float = 300
+) -> tuple[int, dict[str, Any], str]:
     proc = subprocess.run(
         [sys.executable, "-m", "dbt_runner", "run", "--manifest", manifest, *extra],
-        capture_output=True, text=True, timeout=timeout, cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
         env={**_env(), "DUCKDB_PATH": str(db), "DBT_RUNNER_WORK_DIR": str(db.parent / "dbt-work")},
     )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -53,15 +58,18 @@ def _env() -> dict[str, str]:
 
 def raw_snapshot(db: Path) -> dict[str, Any]:
     with duckdb.connect(str(db), read_only=True) as con:
-        tables = {t: con.execute(f'SELECT count(*), max(_load_id) FROM raw."{t}"').fetchone()
-                  for t in ("commits", "pull_requests", "reviews", "repos")}
+        tables = {
+            t: con.execute(f'SELECT count(*), max(_load_id) FROM raw."{t}"').fetchone()
+            for t in ("commits", "pull_requests", "reviews", "repos")
+        }
         loads = con.execute("SELECT load_id FROM raw._loads ORDER BY loaded_at").fetchall()
     return {"tables": tables, "loads": loads}
 
 
 @pytest.fixture(scope="module")
-def built(loads: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory
-          ) -> tuple[Path, dict[str, Any]]:
+def built(
+    loads: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
     db = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
     code, result, output = runner(loads[1][1], db)
     assert code == 0, output
@@ -119,22 +127,37 @@ def _file_of(data: dict, entity: str = "reviews") -> dict:
 BAD_INPUTS = {
     "not-json": (lambda root, d: None, "not a valid manifest"),
     "missing-field": (lambda root, d: d.pop("entities"), "entities"),
-    "path-escapes-root": (lambda root, d: _file_of(d).update(path="../../etc/passwd"),
-                          "must be a relative key"),
-    "other-bucket": (lambda root, d: _file_of(d).update(path="gs://other-bucket/x.parquet"),
-                     "must be a relative key"),
+    "path-escapes-root": (
+        lambda root, d: _file_of(d).update(path="../../etc/passwd"),
+        "must be a relative key",
+    ),
+    "other-bucket": (
+        lambda root, d: _file_of(d).update(path="gs://other-bucket/x.parquet"),
+        "must be a relative key",
+    ),
     "missing-file": (lambda root, d: (root / _file_of(d)["path"]).unlink(), "names a missing file"),
-    "corrupted-file": (lambda root, d: (root / _file_of(d)["path"]).write_bytes(
-        (root / _file_of(d)["path"]).read_bytes()[:-9] + b"corrupted"), "is corrupted"),
-    "wrong-size": (lambda root, d: _file_of(d).update(bytes=_file_of(d)["bytes"] + 1), "bytes, the manifest says"),
-    "schema-fingerprint": (lambda root, d: d["entities"]["reviews"].update(schema_fingerprint="sha256:0"),
-                           "schema fingerprint"),
+    "corrupted-file": (
+        lambda root, d: (root / _file_of(d)["path"]).write_bytes(
+            (root / _file_of(d)["path"]).read_bytes()[:-9] + b"corrupted"
+        ),
+        "is corrupted",
+    ),
+    "wrong-size": (
+        lambda root, d: _file_of(d).update(bytes=_file_of(d)["bytes"] + 1),
+        "bytes, the manifest says",
+    ),
+    "schema-fingerprint": (
+        lambda root, d: d["entities"]["reviews"].update(schema_fingerprint="sha256:0"),
+        "schema fingerprint",
+    ),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_is_refused_by_name_and_raw_is_unchanged(case: str, loads, built, tmp_path: Path) -> None:
+def test_bad_input_is_refused_by_name_and_raw_is_unchanged(
+    case: str, loads, built, tmp_path: Path
+) -> None:
     db, _ = built
     root, uris = loads
     edit, phrase = BAD_INPUTS[case]
@@ -152,12 +175,19 @@ def test_bad_input_is_refused_by_name_and_raw_is_unchanged(case: str, loads, bui
 
 
 def test_a_manifest_outside_the_served_root_is_refused(loads, tmp_path: Path) -> None:
-    root, uris = loads
+    _root, uris = loads
     db = tmp_path / "warehouse.duckdb"
     proc = subprocess.run(
         [sys.executable, "-m", "dbt_runner", "run", "--manifest", uris[1]],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
-        env={**_env(), "DUCKDB_PATH": str(db), "DBT_RUNNER_MANIFEST_ROOT": str(tmp_path / "elsewhere")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={
+            **_env(),
+            "DUCKDB_PATH": str(db),
+            "DBT_RUNNER_MANIFEST_ROOT": str(tmp_path / "elsewhere"),
+        },
     )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert proc.returncode == 1
@@ -167,7 +197,9 @@ def test_a_manifest_outside_the_served_root_is_refused(loads, tmp_path: Path) ->
 
 @pytest.mark.slow
 @pytest.mark.emulator
-def test_a_gcs_manifest_is_verified_downloaded_and_built(gcs_bucket_uri: str, tmp_path: Path) -> None:
+def test_a_gcs_manifest_is_verified_downloaded_and_built(
+    gcs_bucket_uri: str, tmp_path: Path
+) -> None:
     with run_double(developers=2, days=90, seed=23, rate_limit_per_minute=0) as url:
         loaded = run_loader(url, gcs_bucket_uri, "--rate-limit-per-minute", "100000")
     assert loaded.code == 0, loaded.stdout + loaded.stderr
@@ -175,6 +207,7 @@ def test_a_gcs_manifest_is_verified_downloaded_and_built(gcs_bucket_uri: str, tm
     code, result, output = runner(loaded.last_line, db)
     assert code == 0, output
     assert result["state"] == "succeeded" and result["result_uri"].startswith(gcs_bucket_uri)
-    manifest = Manifest.parse(open_store(gcs_bucket_uri).get_bytes(
-        loaded.last_line.removeprefix(gcs_bucket_uri + "/")))
+    manifest = Manifest.parse(
+        open_store(gcs_bucket_uri).get_bytes(loaded.last_line.removeprefix(gcs_bucket_uri + "/"))
+    )
     assert result["raw_load"]["rows"] == {e: o.rows for e, o in manifest.entities.items()}

@@ -6,8 +6,12 @@ import pytest
 from etl_common.errors import ManifestError
 from etl_common.manifest import SCHEMA_PATH, Manifest, json_schema, new_load_id
 
-FILE = {"path": "20261130T193612Z-abcdef/commits/part-00000.parquet", "rows": 1, "bytes": 10,
-        "sha256": "0" * 64}
+FILE = {
+    "path": "20261130T193612Z-abcdef/commits/part-00000.parquet",
+    "rows": 1,
+    "bytes": 10,
+    "sha256": "0" * 64,
+}
 
 
 def manifest_dict(**over):
@@ -28,7 +32,9 @@ def test_round_trip() -> None:
     assert Manifest.parse(m.to_json()) == m
 
 
-@pytest.mark.parametrize("path", ["../x.parquet", "/etc/passwd", "a//b", "gs://other/x", "a\\b", "./a"])
+@pytest.mark.parametrize(
+    "path", ["../x.parquet", "/etc/passwd", "a//b", "gs://other/x", "a\\b", "./a"]
+)
 def test_paths_outside_the_root_are_refused(path: str) -> None:
     bad = manifest_dict()
     bad["entities"]["commits"] = {**bad["entities"]["commits"], "files": [{**FILE, "path": path}]}

@@ -30,7 +30,9 @@ def test_throttle_blocks_for_retry_after_and_slows_refill_then_recovers() -> Non
     bucket.on_throttled(1.0)
     assert bucket.tokens == 0
     assert bucket.refill_per_s == pytest.approx(1.4)
-    assert bucket.delay_needed() == pytest.approx(1.0)  # Retry-After dominates the 0.71 s refill wait
+    assert bucket.delay_needed() == pytest.approx(
+        1.0
+    )  # Retry-After dominates the 0.71 s refill wait
     for _ in range(100):
         bucket.on_success()
     assert bucket.refill_per_s == 2.0

@@ -8,13 +8,33 @@ from etl_common.records import ConversionReport, to_arrow
 from etl_common.schemas import raw_schema, schema_fingerprint
 
 PR = {
-    "id": 191, "number": 191, "title": "feat: x", "body": "b", "state": "merged", "author_id": "user_001",
-    "author_email": "a@x", "author_name": "A", "repo_name": "o/r", "base_branch": "main",
-    "head_branch": "feature/t", "reviewers": None, "labels": None, "additions": 181, "deletions": 23,
-    "initial_additions": 0, "changed_files": 0, "commit_count": 1, "ai_ratio": 1,
-    "tab_lines": 100, "composer_lines": 53, "commit_ids": ["98791b36913a"],
-    "created_at": "2026-10-20T16:05:58.0196Z", "updated_at": "2026-10-20T16:24:58.019600676Z",
-    "merged_at": "2026-10-23T16:05:58Z", "was_reverted": False, "is_bug_fix": False,
+    "id": 191,
+    "number": 191,
+    "title": "feat: x",
+    "body": "b",
+    "state": "merged",
+    "author_id": "user_001",
+    "author_email": "a@x",
+    "author_name": "A",
+    "repo_name": "o/r",
+    "base_branch": "main",
+    "head_branch": "feature/t",
+    "reviewers": None,
+    "labels": None,
+    "additions": 181,
+    "deletions": 23,
+    "initial_additions": 0,
+    "changed_files": 0,
+    "commit_count": 1,
+    "ai_ratio": 1,
+    "tab_lines": 100,
+    "composer_lines": 53,
+    "commit_ids": ["98791b36913a"],
+    "created_at": "2026-10-20T16:05:58.0196Z",
+    "updated_at": "2026-10-20T16:24:58.019600676Z",
+    "merged_at": "2026-10-23T16:05:58Z",
+    "was_reverted": False,
+    "is_bug_fix": False,
 }
 
 
@@ -42,26 +62,55 @@ def test_unknown_fields_are_kept_as_json_and_counted() -> None:
 
 def test_missing_required_field_names_entity_field_and_example() -> None:
     broken = {k: v for k, v in PR.items() if k != "author_id"}
-    with pytest.raises(SchemaViolation, match=r"pull_requests\.author_id: required field.*example record.*191"):
+    with pytest.raises(
+        SchemaViolation, match=r"pull_requests\.author_id: required field.*example record.*191"
+    ):
         convert("pull_requests", [PR, broken])
 
 
 def test_wrong_type_names_the_offending_value() -> None:
-    with pytest.raises(SchemaViolation, match=r"pull_requests\.additions: value 'many' is not of type int64"):
+    with pytest.raises(
+        SchemaViolation, match=r"pull_requests\.additions: value 'many' is not of type int64"
+    ):
         convert("pull_requests", [PR, {**PR, "id": 2, "additions": "many"}])
 
 
 def test_bad_timestamp_is_a_schema_violation() -> None:
     with pytest.raises(SchemaViolation, match=r"reviews\.submitted_at"):
-        convert("reviews", [{"id": 1, "pr_id": 1, "reviewer": "a@x", "state": "approved",
-                              "submitted_at": "last tuesday"}])
+        convert(
+            "reviews",
+            [
+                {
+                    "id": 1,
+                    "pr_id": 1,
+                    "reviewer": "a@x",
+                    "state": "approved",
+                    "submitted_at": "last tuesday",
+                }
+            ],
+        )
 
 
 def test_review_comments_keep_nested_timestamps() -> None:
-    review = {"id": 1, "pr_id": 11, "reviewer": "a@x", "state": "changes_requested",
-              "submitted_at": "2026-09-10T14:11:10.852104229Z", "body": "?",
-              "comments": [{"id": 5, "pr_number": 11, "repo_name": "o/r", "author_id": "a@x", "body": "b",
-                            "state": "changes_requested", "created_at": "2026-09-10T14:12:10.852104229Z"}]}
+    review = {
+        "id": 1,
+        "pr_id": 11,
+        "reviewer": "a@x",
+        "state": "changes_requested",
+        "submitted_at": "2026-09-10T14:11:10.852104229Z",
+        "body": "?",
+        "comments": [
+            {
+                "id": 5,
+                "pr_number": 11,
+                "repo_name": "o/r",
+                "author_id": "a@x",
+                "body": "b",
+                "state": "changes_requested",
+                "created_at": "2026-09-10T14:12:10.852104229Z",
+            }
+        ],
+    }
     t = convert("reviews", [review, {**review, "id": 2, "comments": None}])
     comments = t.column("comments")
     assert comments[1].as_py() is None
@@ -83,4 +132,6 @@ def test_schemas_survive_a_parquet_round_trip_unchanged(tmp_path) -> None:
     for entity in ("commits", "pull_requests", "reviews", "repos"):
         path = tmp_path / f"{entity}.parquet"
         pq.write_table(raw_schema(entity).empty_table(), path)
-        assert schema_fingerprint(pq.read_schema(path)) == schema_fingerprint(raw_schema(entity)), entity
+        assert schema_fingerprint(pq.read_schema(path)) == schema_fingerprint(raw_schema(entity)), (
+            entity
+        )

@@ -28,12 +28,18 @@ def test_offsets_normalise_to_utc_across_dst() -> None:
     assert parse_rfc3339_ns("2026-09-01T19:59:04+02:30") == BASE
 
 
-@pytest.mark.parametrize("bad", ["2026-09-01", "2026-09-01T17:29:04", "yesterday", "2026-09-01T17:29:04.1234567890Z"])
+@pytest.mark.parametrize(
+    "bad", ["2026-09-01", "2026-09-01T17:29:04", "yesterday", "2026-09-01T17:29:04.1234567890Z"]
+)
 def test_non_rfc3339_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="RFC 3339"):
         parse_rfc3339_ns(bad)
 
 
 def test_format_round_trips_with_trimmed_fraction() -> None:
-    for text in ["2026-09-01T17:29:04Z", "2026-09-01T17:29:04.0196Z", "2026-09-01T17:29:04.019600676Z"]:
+    for text in [
+        "2026-09-01T17:29:04Z",
+        "2026-09-01T17:29:04.0196Z",
+        "2026-09-01T17:29:04.019600676Z",
+    ]:
         assert format_rfc3339_ns(parse_rfc3339_ns(text)) == text

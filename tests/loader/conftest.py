@@ -62,12 +62,19 @@ class CliResult:
         return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
 
 
-def run_loader(url: str, output: Path | str, *extra: str, env: dict[str, str] | None = None,
-               timeout: float = 120) -> CliResult:
+def run_loader(
+    url: str,
+    output: Path | str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> CliResult:
     """The real job entry point, as Cloud Run or a person would run it."""
     proc = subprocess.run(
         [sys.executable, "-m", "loader", "extract", "--url", url, "--output", str(output), *extra],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**_base_env(), **(env or {})},
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)

@@ -21,7 +21,9 @@ def read_manifest(uri: str) -> Manifest:
     return Manifest.parse(Path(uri).read_bytes())
 
 
-def test_extracts_every_entity_completely_with_manifest_last(double_2dev: Double, tmp_path: Path) -> None:
+def test_extracts_every_entity_completely_with_manifest_last(
+    double_2dev: Double, tmp_path: Path
+) -> None:
     result = run_loader(double_2dev.url, tmp_path, "--rate-limit-per-minute", "100000")
     assert result.code == 0, result.stdout + result.stderr
     manifest_path = Path(result.last_line)
@@ -29,8 +31,12 @@ def test_extracts_every_entity_completely_with_manifest_last(double_2dev: Double
     manifest = read_manifest(str(manifest_path))
     totals = double_2dev.stats()
     repos = double_2dev.get("/repos")
-    expected = {"commits": totals["total_commits"], "pull_requests": totals["total_prs"],
-                "reviews": totals["total_reviews"], "repos": len(repos)}
+    expected = {
+        "commits": totals["total_commits"],
+        "pull_requests": totals["total_prs"],
+        "reviews": totals["total_reviews"],
+        "repos": len(repos),
+    }
     for entity in ENTITIES:
         out = manifest.entities[entity]
         assert out.rows == expected[entity], entity
@@ -44,25 +50,32 @@ def test_extracts_every_entity_completely_with_manifest_last(double_2dev: Double
         assert set(table.column("_load_id").to_pylist()) == {manifest.load_id}
     assert all(c.ok for c in manifest.checks), [c for c in manifest.checks if not c.ok]
     # the manifest was written after every data file it names
-    newest_data = max((tmp_path / f.path).stat().st_mtime_ns
-                      for o in manifest.entities.values() for f in o.files)
+    newest_data = max(
+        (tmp_path / f.path).stat().st_mtime_ns for o in manifest.entities.values() for f in o.files
+    )
     assert manifest_path.stat().st_mtime_ns >= newest_data
     assert manifest.requests["throttled_429"] == 0
     assert "cursor-sim-dev-key" not in manifest_path.read_text()
 
 
-def test_values_survive_with_nanoseconds_and_missing_keys_as_null(double_2dev: Double,
-                                                                   tmp_path: Path) -> None:
+def test_values_survive_with_nanoseconds_and_missing_keys_as_null(
+    double_2dev: Double, tmp_path: Path
+) -> None:
     result = run_loader(double_2dev.url, tmp_path, "--rate-limit-per-minute", "100000")
     assert result.code == 0, result.stderr
     manifest = read_manifest(result.last_line)
     prs = pq.read_table(tmp_path / manifest.entities["pull_requests"].files[0].path)
-    source = {pr["id"]: pr for email in {p["email"] for p in
-              double_2dev.get("/teams/members")["teamMembers"]}
-              for pr in double_2dev.get("/analytics/github/prs", author=email, page_size=100)["data"]}
+    source = {
+        pr["id"]: pr
+        for email in {p["email"] for p in double_2dev.get("/teams/members")["teamMembers"]}
+        for pr in double_2dev.get("/analytics/github/prs", author=email, page_size=100)["data"]
+    }
     ts = ("created_at", "merged_at", "closed_at")
-    rows = prs.select(["id", *ts]).cast(pa.schema(
-        [pa.field("id", pa.int64())] + [pa.field(t, pa.int64()) for t in ts])).to_pydict()
+    rows = (
+        prs.select(["id", *ts])
+        .cast(pa.schema([pa.field("id", pa.int64())] + [pa.field(t, pa.int64()) for t in ts]))
+        .to_pydict()
+    )
     checked = 0
     for i, pr_id in enumerate(rows["id"]):
         if pr_id not in source:
@@ -83,7 +96,8 @@ def test_a_second_run_gets_its_own_load_id_and_files(double_2dev: Double, tmp_pa
     assert a.load_id != b.load_id
     assert {e: o.rows for e, o in a.entities.items()} == {e: o.rows for e, o in b.entities.items()}
     assert sorted(p.name for p in (tmp_path / "manifests").iterdir()) == sorted(
-        [f"{a.load_id}.json", f"{b.load_id}.json"])
+        [f"{a.load_id}.json", f"{b.load_id}.json"]
+    )
 
 
 @pytest.mark.emulator
@@ -99,8 +113,9 @@ def test_extracts_to_a_gcs_bucket(double_2dev: Double, gcs_bucket_uri: str) -> N
         assert info is not None and info.size == out.files[0].bytes, entity
 
 
-def test_wrong_api_key_fails_with_one_clear_line_and_no_manifest(double_2dev: Double,
-                                                                 tmp_path: Path) -> None:
+def test_wrong_api_key_fails_with_one_clear_line_and_no_manifest(
+    double_2dev: Double, tmp_path: Path
+) -> None:
     result = run_loader(double_2dev.url, tmp_path, env={"CURSOR_SIM_API_KEY": "not-the-key"})
     assert result.code == 1
     (error,) = [log for log in result.logs() if log["severity"] == "ERROR"]
@@ -112,8 +127,9 @@ def test_wrong_api_key_fails_with_one_clear_line_and_no_manifest(double_2dev: Do
 def test_unreachable_upstream_is_transient_exit_75(tmp_path: Path) -> None:
     from etl_common.processes import free_port
 
-    result = run_loader(f"http://127.0.0.1:{free_port()}", tmp_path,
-                        env={"LOADER_MAX_ATTEMPTS": "2"})
+    result = run_loader(
+        f"http://127.0.0.1:{free_port()}", tmp_path, env={"LOADER_MAX_ATTEMPTS": "2"}
+    )
     assert result.code == 75, result.stdout
     assert "gave up after 2 attempts" in result.stdout
     assert not (tmp_path / "manifests").exists()
@@ -140,5 +156,7 @@ def test_progress_estimate_accounts_for_the_spent_burst() -> None:
 
     progress = TerminalProgress(100 / 60, stream=io.StringIO())
     assert progress.seconds_left(left=50, sent=10, elapsed_s=0) == 0  # the burst covers it
-    assert progress.seconds_left(left=156, sent=185, elapsed_s=19) == pytest.approx(156 / (100 / 60), rel=0.05)
+    assert progress.seconds_left(left=156, sent=185, elapsed_s=19) == pytest.approx(
+        156 / (100 / 60), rel=0.05
+    )
     assert progress.seconds_left(left=100, sent=0, elapsed_s=0) == 0

@@ -48,43 +48,67 @@ def assert_failed_without_manifest(result, tmp_path: Path, code: int, *phrases: 
     ],
     ids=["503-burst-prs", "500-commits", "dropped-connections", "truncated-json", "502-stats"],
 )
-def test_transient_faults_are_retried_to_a_complete_load(fresh_double: Double, tmp_path: Path,
-                                                         rule: dict) -> None:
+def test_transient_faults_are_retried_to_a_complete_load(
+    fresh_double: Double, tmp_path: Path, rule: dict
+) -> None:
     fresh_double.faults(rule)
-    manifest = assert_complete(fresh_double, run_loader(fresh_double.url, tmp_path, *FAST), tmp_path)
+    manifest = assert_complete(
+        fresh_double, run_loader(fresh_double.url, tmp_path, *FAST), tmp_path
+    )
     assert manifest.requests["retried_errors"] >= rule.get("times", 1)
 
 
-def test_responses_slower_than_the_timeout_are_retried(fresh_double: Double, tmp_path: Path) -> None:
+def test_responses_slower_than_the_timeout_are_retried(
+    fresh_double: Double, tmp_path: Path
+) -> None:
     fresh_double.faults({"kind": "delay", "seconds": 3, "times": 1, "path_prefix": "/repos"})
     result = run_loader(fresh_double.url, tmp_path, *FAST, env={"LOADER_TIMEOUT_S": "1"})
     manifest = assert_complete(fresh_double, result, tmp_path)
     assert manifest.requests["retried_errors"] >= 1
 
 
-def test_persistent_server_errors_fail_transiently_without_manifest(fresh_double: Double,
-                                                                    tmp_path: Path) -> None:
-    fresh_double.faults({"kind": "status", "status": 503, "times": 1000,
-                         "path_prefix": "/analytics/github/reviews"})
+def test_persistent_server_errors_fail_transiently_without_manifest(
+    fresh_double: Double, tmp_path: Path
+) -> None:
+    fresh_double.faults(
+        {"kind": "status", "status": 503, "times": 1000, "path_prefix": "/analytics/github/reviews"}
+    )
     result = run_loader(fresh_double.url, tmp_path, *FAST, env={"LOADER_MAX_ATTEMPTS": "3"})
-    assert_failed_without_manifest(result, tmp_path, 75, "/analytics/github/reviews",
-                                   "gave up after 3 attempts", "HTTP 503")
+    assert_failed_without_manifest(
+        result, tmp_path, 75, "/analytics/github/reviews", "gave up after 3 attempts", "HTTP 503"
+    )
 
 
-def test_a_removed_required_field_fails_naming_entity_field_and_example(fresh_double: Double,
-                                                                        tmp_path: Path) -> None:
-    fresh_double.faults({"kind": "remove_field", "field": "author_id", "times": 1000,
-                         "path_prefix": "/analytics/github/prs"})
+def test_a_removed_required_field_fails_naming_entity_field_and_example(
+    fresh_double: Double, tmp_path: Path
+) -> None:
+    fresh_double.faults(
+        {
+            "kind": "remove_field",
+            "field": "author_id",
+            "times": 1000,
+            "path_prefix": "/analytics/github/prs",
+        }
+    )
     result = run_loader(fresh_double.url, tmp_path, *FAST)
-    assert_failed_without_manifest(result, tmp_path, 1, "pull_requests.author_id",
-                                   "required field is missing", "example record")
+    assert_failed_without_manifest(
+        result,
+        tmp_path,
+        1,
+        "pull_requests.author_id",
+        "required field is missing",
+        "example record",
+    )
 
 
 def test_regeneration_mid_run_discards_the_load(fresh_double: Double, tmp_path: Path) -> None:
-    fresh_double.faults({"kind": "regenerate", "times": 1, "after": 2,
-                         "path_prefix": "/analytics/github/reviews"})
+    fresh_double.faults(
+        {"kind": "regenerate", "times": 1, "after": 2, "path_prefix": "/analytics/github/reviews"}
+    )
     result = run_loader(fresh_double.url, tmp_path, *FAST)
-    message = assert_failed_without_manifest(result, tmp_path, 75, "regenerated", "no manifest written")
+    message = assert_failed_without_manifest(
+        result, tmp_path, 75, "regenerated", "no manifest written"
+    )
     assert "generation changed" in message
 
 
@@ -121,14 +145,22 @@ def test_a_competing_client_causes_429s_that_are_absorbed(tmp_path: Path) -> Non
     assert manifest.requests["throttled_429"] > 0
 
 
-def test_without_the_filtered_lists_the_fallback_is_still_complete(fresh_double: Double,
-                                                                   tmp_path: Path) -> None:
+def test_without_the_filtered_lists_the_fallback_is_still_complete(
+    fresh_double: Double, tmp_path: Path
+) -> None:
     fresh_double.faults(
         {"kind": "status", "status": 404, "times": 100000, "path_prefix": "/analytics/github/prs"},
-        {"kind": "status", "status": 404, "times": 100000, "path_prefix": "/analytics/github/reviews"},
+        {
+            "kind": "status",
+            "status": 404,
+            "times": 100000,
+            "path_prefix": "/analytics/github/reviews",
+        },
     )
     result = run_loader(fresh_double.url, tmp_path, *FAST, timeout=300)
     manifest = assert_complete(fresh_double, result, tmp_path)
     assert set(manifest.requests["fallbacks"]) == {"pull_requests", "reviews"}
-    assert manifest.requests["by_endpoint"]["/repos/*/*/pulls/*/reviews"] == manifest.entities[
-        "pull_requests"].rows
+    assert (
+        manifest.requests["by_endpoint"]["/repos/*/*/pulls/*/reviews"]
+        == manifest.entities["pull_requests"].rows
+    )

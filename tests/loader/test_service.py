@@ -12,11 +12,15 @@ from ..service_harness import run_service, wait_for
 from .conftest import Double
 
 
-def test_runs_are_single_flight_and_report_state_counts_and_manifest(fresh_double: Double,
-                                                                     tmp_path: Path) -> None:
+def test_runs_are_single_flight_and_report_state_counts_and_manifest(
+    fresh_double: Double, tmp_path: Path
+) -> None:
     fresh_double.faults({"kind": "delay", "seconds": 1.5, "times": 1, "path_prefix": "/repos"})
-    env = {"CURSOR_SIM_URL": fresh_double.url, "LOADER_OUTPUT": str(tmp_path / "bucket"),
-           "LOADER_RATE_LIMIT_PER_MINUTE": "100000"}
+    env = {
+        "CURSOR_SIM_URL": fresh_double.url,
+        "LOADER_OUTPUT": str(tmp_path / "bucket"),
+        "LOADER_RATE_LIMIT_PER_MINUTE": "100000",
+    }
     with run_service("loader", env, tmp_path / "loader.log") as url:
         first = httpx.post(url + "/runs", timeout=10)
         assert first.status_code == 202

@@ -36,5 +36,10 @@ def generated_50_pair(sf_tmp: Path, fakesnow_port: int) -> BuiltPair:
     if not generate_available():
         pytest.skip("fake_cursor_sim.data.generate is not available")
     return build_both(
-        sf_tmp / "gen50", fakesnow_port, "generated_50", generated_records(50), "20270101T000000Z-050050", "gen50_db"
+        sf_tmp / "gen50",
+        fakesnow_port,
+        "generated_50",
+        generated_records(50),
+        "20270101T000000Z-050050",
+        "gen50_db",
     )

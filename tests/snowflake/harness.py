@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 import snowflake.connector
+from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from dbt_runner.duckdb_load import load_raw
 from dbt_runner.manifest_check import verify_and_stage
@@ -92,11 +93,13 @@ def sf_settings(port: int, database: str, **overrides: Any) -> SnowflakeSettings
         host="127.0.0.1",
         port=port,
         protocol="http",
-        fakesnow_compat=True,
-        login_timeout_s=20,
-        network_timeout_s=30,
-        statement_timeout_s=60,
-        **overrides,
+        **{
+            "fakesnow_compat": True,
+            "login_timeout_s": 20,
+            "network_timeout_s": 30,
+            "statement_timeout_s": 60,
+            **overrides,
+        },
     )
 
 
@@ -134,12 +137,16 @@ def build_both(
 ) -> BuiltPair:
     """Raw load + `dbt build` on DuckDB and on fakesnow from one manifest (same selection on both)."""
     work.mkdir(parents=True, exist_ok=True)
-    uri = write_bucket(work / "bucket", records, load_id, datetime.fromtimestamp(1_798_761_600, UTC))
+    uri = write_bucket(
+        work / "bucket", records, load_id, datetime.fromtimestamp(1_798_761_600, UTC)
+    )
     with tempfile.TemporaryDirectory() as staging:
         verified = verify_and_stage(uri, Path(staging))
         db = work / "warehouse.duckdb"
         dev_load = load_raw(db, verified.manifest, uri, verified.files)
-        sf_load = load_raw_snowflake(sf_settings(port, database), verified.manifest, uri, verified.files)
+        sf_load = load_raw_snowflake(
+            sf_settings(port, database), verified.manifest, uri, verified.files
+        )
     assert dev_load.rows == sf_load.rows, (dev_load.rows, sf_load.rows)
     args = ["build", *EMULATOR_EXCLUDES, *STRICT]
     dev = run_dbt(args, work_dir=work / "dev", db_path=db, timeout=600)
@@ -173,7 +180,9 @@ def _canon(v: Any) -> Any:
 
 def _sort_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(
-        (1, "") if v is None else (0, f"{v:.6g}" if isinstance(v, float) else json.dumps(v, default=str))
+        (1, "")
+        if v is None
+        else (0, f"{v:.6g}" if isinstance(v, float) else json.dumps(v, default=str))
         for v in row
     )
 
@@ -211,10 +220,21 @@ def fetch_duckdb(db: Path, schema: str, table: str) -> tuple[list[str], list[tup
 
 
 def fetch_snowflake(con: Any, schema: str, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Reader-side emulator gap: fakesnow's server sends a null TIMESTAMP_NTZ as 1970-01-01 (the stored
+    value is null: `is null` holds), so timestamps are fetched as text and parsed back here."""
     cur = con.cursor()
-    cur.execute(f"select * from {schema}.{table}", timeout=60)
-    cols = [d[0].lower() for d in cur.description]
-    return cols, [tuple(_canon(v) for v in r) for r in cur.fetchall()]
+    cur.execute(f"select * from {schema}.{table} limit 0", timeout=60)
+    desc = [(d[0], FIELD_ID_TO_NAME[d[1]].startswith("TIMESTAMP")) for d in cur.description]
+    select = ", ".join(f'cast("{c}" as varchar) as "{c}"' if ts else f'"{c}"' for c, ts in desc)
+    cur.execute(f"select {select} from {schema}.{table}", timeout=60)
+    rows = [
+        tuple(
+            (datetime.fromisoformat(v) if ts and v is not None else _canon(v))
+            for v, (_, ts) in zip(r, desc, strict=True)
+        )
+        for r in cur.fetchall()
+    ]
+    return [c.lower() for c, _ in desc], rows
 
 
 def compare(pair: BuiltPair) -> list[TableDiff]:
@@ -233,12 +253,21 @@ def compare(pair: BuiltPair) -> list[TableDiff]:
                 for i, (d, s) in enumerate(zip(drows, srows, strict=False)):
                     bad = [c for c, a, b in zip(dcols, d, s, strict=True) if not _same(a, b)]
                     if bad:
-                        problems.append(f"row {i}: {[(c, d[dcols.index(c)], s[dcols.index(c)]) for c in bad]}")
+                        problems.append(
+                            f"row {i}: {[(c, d[dcols.index(c)], s[dcols.index(c)]) for c in bad]}"
+                        )
                     if len(problems) > 5:
                         break
                 if len(drows) != len(srows):
                     problems.append(f"row counts differ: {len(drows)} vs {len(srows)}")
-            out.append(TableDiff(f"{schema}.{table}", (len(drows), len(srows)), (len(dcols), len(scols)), problems))
+            out.append(
+                TableDiff(
+                    f"{schema}.{table}",
+                    (len(drows), len(srows)),
+                    (len(dcols), len(scols)),
+                    problems,
+                )
+            )
     finally:
         con.close()
     return out

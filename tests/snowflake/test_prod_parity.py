@@ -34,7 +34,15 @@ def _assert_green_and_equal(pair: BuiltPair) -> None:
     assert not [k for k in pair.prod.statuses() if k[1] in ("error", "fail", "skipped")]
     diffs = compare(pair)
     for d in diffs:
-        print("PARITY", d.table, "rows", d.rows, "columns", d.columns, "OK" if not d.mismatches else "")
+        print(
+            "PARITY",
+            d.table,
+            "rows",
+            d.rows,
+            "columns",
+            d.columns,
+            "OK" if not d.mismatches else "",
+        )
     assert {d.table for d in diffs} >= {
         "staging.stg_commits",
         "staging.stg_pull_requests",

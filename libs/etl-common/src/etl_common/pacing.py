@@ -37,13 +37,17 @@ class TokenBucket:
         self._lock = asyncio.Lock()
 
     @classmethod
-    def per_minute(cls, requests_per_minute: float, *, safety: float = 0.99, headroom: float = 2
-                   ) -> TokenBucket:
+    def per_minute(
+        cls, requests_per_minute: float, *, safety: float = 0.99, headroom: float = 2
+    ) -> TokenBucket:
         """Sized to an upstream limit of N requests/minute. After the burst both buckets sit near zero and
         a few milliseconds of network jitter decide whether a request finds a token on the server, so we
         start `headroom` tokens short (about a second of margin) and refill 1% slower (the margin grows)."""
-        return cls(capacity=requests_per_minute, refill_per_s=requests_per_minute / 60.0 * safety,
-                   initial=max(1.0, requests_per_minute - headroom))
+        return cls(
+            capacity=requests_per_minute,
+            refill_per_s=requests_per_minute / 60.0 * safety,
+            initial=max(1.0, requests_per_minute - headroom),
+        )
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.refill_per_s)

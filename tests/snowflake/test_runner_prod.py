@@ -1,0 +1,92 @@
+"""`python -m dbt_runner run --target prod` end to end against a fakesnow the caller started: verify, raw load
+into Snowflake, `dbt build`, and idempotency on a second run — the whole job in a subprocess with a timeout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..dbt.raw_fixtures import edge_records
+from .harness import sf_env, write_bucket
+
+pytestmark = [pytest.mark.emulator, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[2]
+# What the caller sets to run the prod path on fakesnow (see dbt/README.md, emulator concessions).
+EMULATOR_ENV = {
+    "SNOWFLAKE_FAKESNOW_COMPAT": "true",
+    "SNOWFLAKE_NETWORK_TIMEOUT_S": "60",
+    "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test",
+}
+
+
+def _run(uri: str, env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbt_runner", "run", "--manifest", uri],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=REPO,
+        env=env,
+        check=False,
+    )
+    lines = proc.stdout.strip().splitlines()
+    return proc.returncode, json.loads(lines[-1]) if lines else {}, proc.stdout + proc.stderr
+
+
+def test_runner_prod_target_loads_snowflake_and_builds(tmp_path: Path, fakesnow_port: int):
+    uri = write_bucket(
+        tmp_path / "bucket",
+        edge_records(),
+        "20270101T000000Z-e2e0e2",
+        datetime(2027, 1, 1, tzinfo=UTC),
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "SNOWFLAKE_"))}
+    env = {
+        **base,
+        **sf_env(fakesnow_port, "runner_db"),
+        **EMULATOR_ENV,
+        "DBT_RUNNER_TARGET": "prod",
+        "DBT_RUNNER_WORK_DIR": str(tmp_path / "work"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    code, result, out = _run(uri, env)
+    assert result, out[-4000:]
+    assert result["target"] == "prod"
+    assert result["raw_load"]["status"] == "loaded", out[-4000:]
+    assert result["raw_load"]["rows"] == {
+        "commits": 7,
+        "pull_requests": 8,
+        "reviews": 8,
+        "repos": 2,
+    }
+    failed = sorted(
+        n["unique_id"] for n in result["dbt"]["nodes"] if n["status"] not in ("success", "pass")
+    )
+    print(
+        "RUNNER",
+        json.dumps(
+            {
+                "state": result["state"],
+                "counts": result["dbt"]["counts"],
+                "timings": result["timings_s"],
+            }
+        ),
+    )
+    # the one emulator gap dbt-runner's fixed `dbt build` cannot exclude by environment (see README)
+    assert failed in ([], ["test.cursor_analytics.assert_timestamp_macros"]), out[-4000:]
+    assert result["dbt"]["counts"]["model:success"] == 11
+    assert (code == 0) == (result["state"] == "succeeded")
+
+    code, again, out = _run(uri, env)
+    assert (code, again["state"], again["raw_load"]["status"]) == (
+        0,
+        "already_loaded",
+        "already_loaded",
+    ), out[-3000:]
