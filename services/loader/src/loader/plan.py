@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from etl_common.errors import SourceApiError
 from etl_common.http import PacedClient
@@ -33,17 +34,23 @@ class SourceSnapshot:
     uptime_raw: str | None
     version: str | None
     generation: dict[str, Any]
+    taken_at: float = field(default_factory=time.monotonic)  # our clock, to compare uptimes against
+
+    # Uptime is reported in whole seconds at best and the two reads are separate requests.
+    UPTIME_SLACK_S: ClassVar[float] = 2.0
 
     def restarted_since(self, earlier: SourceSnapshot) -> str | None:
-        """Why the upstream is not the one `earlier` saw, or None if it is the same."""
-        if (
-            self.uptime_s is not None
-            and earlier.uptime_s is not None
-            and self.uptime_s + 1.0 < earlier.uptime_s
-        ):
-            return (
-                f"upstream restarted (uptime went from {earlier.uptime_raw} to {self.uptime_raw})"
-            )
+        """Why the upstream is not the one `earlier` saw, or None if it is the same.
+
+        A restart shows as uptime that advanced less than our own clock did between the two reads (a
+        quickly restarted process may well report *more* uptime than the old one had at the first read)."""
+        if self.uptime_s is not None and earlier.uptime_s is not None:
+            expected = earlier.uptime_s + (self.taken_at - earlier.taken_at)
+            if self.uptime_s + self.UPTIME_SLACK_S < expected:
+                return (
+                    f"upstream restarted (uptime {earlier.uptime_raw} at the start of the load, "
+                    f"{self.uptime_raw} {self.taken_at - earlier.taken_at:.0f}s later)"
+                )
         if self.generation != earlier.generation:
             return (
                 "upstream regenerated its data (admin/stats generation changed from "
