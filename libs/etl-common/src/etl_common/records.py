@@ -30,6 +30,8 @@ _REQUIRED = {
     for entity, schema in SOURCE_SCHEMAS.items()
 }
 _KNOWN = {entity: frozenset(schema.names) for entity, schema in SOURCE_SCHEMAS.items()}
+_REQUIRED_SET = {entity: frozenset(names) for entity, names in _REQUIRED.items()}
+_TS_SET = {entity: frozenset(names) for entity, names in _TS_FIELDS.items()}
 _COMMENT_TS = tuple(
     COMMENT_TYPE.field(i).name
     for i in range(COMMENT_TYPE.num_fields)
@@ -52,48 +54,6 @@ def _example(record: Mapping[str, Any]) -> str:
     return text if len(text) <= 400 else text[:400] + "…"
 
 
-def _normalise(entity: str, record: Mapping[str, Any], report: ConversionReport) -> dict[str, Any]:
-    if not isinstance(record, Mapping):
-        raise SchemaViolation(
-            entity,
-            "<record>",
-            f"expected a JSON object, got {type(record).__name__}",
-            _example({"value": record}),
-        )
-    row = dict(record)
-    for name in _REQUIRED[entity]:
-        if row.get(name) is None:
-            raise SchemaViolation(
-                entity, name, "required field is missing or null", _example(record)
-            )
-    for name in _TS_FIELDS[entity]:
-        value = row.get(name)
-        if value is not None:
-            row[name] = _parse_ts(entity, name, value, record)
-    if entity == "reviews" and row.get("comments"):
-        comments = row["comments"]
-        if not isinstance(comments, list):
-            raise SchemaViolation(entity, "comments", "expected a list", _example(record))
-        row["comments"] = [
-            {
-                **c,
-                **{
-                    n: _parse_ts(entity, f"comments.{n}", c[n], record)
-                    for n in _COMMENT_TS
-                    if isinstance(c, Mapping) and c.get(n) is not None
-                },
-            }
-            if isinstance(c, Mapping)
-            else c
-            for c in comments
-        ]
-    extra_keys = row.keys() - _KNOWN[entity]
-    if extra_keys:
-        report.unknown_fields.update(extra_keys)
-        row["_extra"] = json.dumps({k: row.pop(k) for k in sorted(extra_keys)}, default=str)
-    return row
-
-
 def _parse_ts(entity: str, name: str, value: Any, record: Mapping[str, Any]) -> int:
     if not isinstance(value, str):
         raise SchemaViolation(
@@ -105,6 +65,43 @@ def _parse_ts(entity: str, name: str, value: Any, record: Mapping[str, Any]) -> 
         raise SchemaViolation(entity, name, str(exc), _example(record)) from None
 
 
+def _timestamps(entity: str, name: str, values: list[Any], records: list[Any]) -> list[int | None]:
+    try:
+        return [None if v is None else parse_rfc3339_ns(v) for v in values]
+    except (ValueError, TypeError):  # slow path, only to name the record
+        for value, record in zip(values, records, strict=True):
+            if value is not None:
+                _parse_ts(entity, name, value, record)
+        raise
+
+
+def _comments(entity: str, values: list[Any], records: list[Any]) -> list[Any]:
+    """Review comments keep their nested timestamps as nanoseconds too."""
+    out: list[Any] = []
+    for value, record in zip(values, records, strict=True):
+        if not value:
+            out.append(value)
+            continue
+        if not isinstance(value, list):
+            raise SchemaViolation(entity, "comments", "expected a list", _example(record))
+        out.append(
+            [
+                {
+                    **c,
+                    **{
+                        n: _parse_ts(entity, f"comments.{n}", c[n], record)
+                        for n in _COMMENT_TS
+                        if c.get(n) is not None
+                    },
+                }
+                if isinstance(c, Mapping)
+                else c
+                for c in value
+            ]
+        )
+    return out
+
+
 def to_arrow(
     entity: str,
     records: Iterable[Mapping[str, Any]],
@@ -113,16 +110,42 @@ def to_arrow(
     extracted_at_ns: int,
     report: ConversionReport | None = None,
 ) -> pa.Table:
-    """A table in `raw_schema(entity)` from upstream records, or SchemaViolation naming what is wrong."""
+    """A table in `raw_schema(entity)` from upstream records, or SchemaViolation naming what is wrong.
+
+    Column by column (one comprehension per field) rather than record by record: this is the loader's
+    hot path, and per-record work is kept to the records that need it (unknown keys)."""
     report = report if report is not None else ConversionReport()
-    rows = [_normalise(entity, r, report) for r in records]
+    rows = list(records)
+    for r in rows:
+        if not isinstance(r, Mapping):
+            raise SchemaViolation(
+                entity,
+                "<record>",
+                f"expected a JSON object, got {type(r).__name__}",
+                _example({"value": r}),
+            )
     schema = raw_schema(entity)
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-    source_names = SOURCE_SCHEMAS[entity].names
-    for row in rows:
-        for name in source_names:
-            columns[name].append(row.get(name))
-        columns["_extra"].append(row.get("_extra"))
+    columns: dict[str, list[Any]] = {}
+    for name in SOURCE_SCHEMAS[entity].names:
+        values = [r.get(name) for r in rows]
+        if name in _REQUIRED_SET[entity] and None in values:
+            bad = rows[values.index(None)]
+            raise SchemaViolation(entity, name, "required field is missing or null", _example(bad))
+        if name in _TS_SET[entity]:
+            values = _timestamps(entity, name, values, rows)
+        elif entity == "reviews" and name == "comments":
+            values = _comments(entity, values, rows)
+        columns[name] = values
+    unknown = set().union(*(r.keys() for r in rows)) - _KNOWN[entity] if rows else set()
+    if unknown:
+        extras: list[str | None] = []
+        for r in rows:
+            keys = sorted(r.keys() & unknown)
+            report.unknown_fields.update(keys)
+            extras.append(json.dumps({k: r[k] for k in keys}, default=str) if keys else None)
+        columns["_extra"] = extras
+    else:
+        columns["_extra"] = [None] * len(rows)
     columns["_load_id"] = [load_id] * len(rows)
     columns["_extracted_at"] = [extracted_at_ns] * len(rows)
     arrays = []
@@ -130,19 +153,19 @@ def to_arrow(
         try:
             arrays.append(pa.array(columns[f.name], type=f.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as exc:
-            raise _locate_type_error(entity, f, rows, records_fallback=exc) from None
+            raise _locate_type_error(entity, f, columns[f.name], rows, exc) from None
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _locate_type_error(
-    entity: str, f: pa.Field, rows: list[dict[str, Any]], records_fallback: Exception
+    entity: str, f: pa.Field, values: list[Any], rows: list[Any], cause: Exception
 ) -> SchemaViolation:
     """Find the first record whose value for `f` does not convert, for an error a person can act on."""
-    for row in rows:
+    for value, row in zip(values, rows, strict=True):
         try:
-            pa.array([row.get(f.name)], type=f.type)
+            pa.array([value], type=f.type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
             return SchemaViolation(
                 entity, f.name, f"value {row.get(f.name)!r} is not of type {f.type}", _example(row)
             )
-    return SchemaViolation(entity, f.name, str(records_fallback), "")
+    return SchemaViolation(entity, f.name, str(cause), "")
