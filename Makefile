@@ -49,7 +49,10 @@ lint: venv ## ruff and mypy
 bench: venv ## Benchmarks, each printed beside a baseline from the same run
 	$(PY) bench/run_all.py
 
-pipeline: venv ## Run the whole pipeline on an embedded default (cursor-sim double, local bucket, DuckDB)
+# Starts fake-gcs-server, the loader, dbt-runner and orchestrator services (and the cursor-sim double
+# unless CURSOR_SIM_URL is set) on free loopback ports, POSTs /run, follows it and stops them all;
+# with ORCHESTRATOR_URL set it only triggers and follows that running stack.
+pipeline: venv ## Run the whole pipeline: local services on an embedded default, summary, DuckDB in data/
 	$(PY) -m orchestrator pipeline
 
 clean: ## Remove the virtual environment and local data

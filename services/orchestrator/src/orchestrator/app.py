@@ -8,6 +8,7 @@ instance left `running`, so a restart loses nothing and reports honestly.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -25,6 +26,8 @@ from orchestrator.intake import handle_object
 from orchestrator.models import Run, StartedRun, Step
 from orchestrator.settings import OrchestratorSettings, get_settings
 from orchestrator.state import RunStore, run_key
+
+log = logging.getLogger(__name__)
 
 
 class RunView(Run):
@@ -126,11 +129,22 @@ async def _answer(engine: Engine, parsed: Any) -> JSONResponse:
     try:
         ref, event_type = parsed()
     except MalformedEvent as exc:
+        log.warning("malformed event rejected", extra={"reason": str(exc)})
         return JSONResponse({"status": "rejected", "reason": str(exc)}, status_code=400)
     try:
         code, body = await handle_object(engine, ref, event_type)
     except EtlError as exc:  # the bucket itself failed: nothing recorded, let it come back
         code, body = (503 if exc.transient else 200), {"status": "error", "reason": str(exc)}
+    fields = ("bucket", "generation", "run_id", "reason")
+    log.info(
+        "storage event",
+        extra={
+            "http_status": code,
+            "event_status": body.get("status"),
+            "object": body.get("name"),
+            **{k: body[k] for k in fields if k in body},
+        },
+    )
     return JSONResponse(body, status_code=code)
 
 

@@ -67,12 +67,29 @@ def _ref(bucket: Any, name: Any, generation: Any, where: str) -> ObjectRef:
         raise MalformedEvent(f"{where}: {exc.errors()[0]['msg']}") from None
 
 
+def _require_attributes(headers: dict[str, str], body: bytes) -> None:
+    """The SDK invents a missing `id` and `time`; a receiver must not, or dedupe breaks."""
+    if headers.get("content-type", "").startswith("application/cloudevents"):
+        try:
+            envelope = json.loads(body)
+        except ValueError:
+            raise MalformedEvent("structured CloudEvent body is not JSON") from None
+        present = set(envelope) if isinstance(envelope, dict) else set()
+    else:
+        present = {k.removeprefix("ce-") for k in headers if k.startswith("ce-")}
+    missing = sorted({"id", "source", "type", "specversion"} - present)
+    if missing:
+        raise MalformedEvent(
+            f"not a CloudEvent: missing required attribute(s) {', '.join(missing)}"
+        )
+
+
 def from_cloudevent(headers: dict[str, str], body: bytes) -> tuple[ObjectRef, str]:
     """A CloudEvent over HTTP (binary or structured mode) -> (object, event type)."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    _require_attributes(headers, body)
     try:
-        event: BaseCloudEvent = from_http_event(
-            HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body)
-        )
+        event: BaseCloudEvent = from_http_event(HTTPMessage(headers=headers, body=body))
     except (BaseCloudEventException, ValueError, KeyError, TypeError) as exc:
         raise MalformedEvent(f"not a CloudEvent: {type(exc).__name__}: {exc}") from None
     data = event.get_data()

@@ -35,6 +35,11 @@ class OrchestratorSettings(BaseSettings):
     cloud_run_job: str = Field(
         default="", description="projects/P/locations/L/jobs/dbt-runner (cloud_run_job mode)"
     )
+    cloud_run_loader_job: str = Field(
+        default="",
+        description="projects/P/locations/L/jobs/loader: when set, `POST /run` executes this job "
+        "instead of calling ORCHESTRATOR_LOADER_URL; its manifest's storage event starts the build",
+    )
     cloud_run_endpoint: str = Field(
         default="", description="Admin API endpoint override (tests record the request)"
     )

@@ -94,6 +94,7 @@ def local_stack(opts: StackOptions, say: Callable[[str], None]) -> Iterator[str]
                     **common,
                     "PORT": str(ports["dbt-runner"]),
                     "DUCKDB_PATH": str(opts.duckdb_path.resolve()),
+                    "DBT_RUNNER_MANIFEST_ROOT": root,  # refuse manifests from anywhere else
                     "DBT_RUNNER_WORK_DIR": str((opts.work_dir / "dbt-runner").resolve()),
                 },
                 logs,

@@ -1,0 +1,109 @@
+"""The real notification chain: fake-gcs-server finalize events -> Pub/Sub emulator -> push
+subscription -> orchestrator -> dbt-runner, with duplicated and out-of-order deliveries."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from etl_common.storage import open_store, split_gs_uri
+
+from .harness import Backend, backend, extract_manifest, get, loaded_load_id, orchestrator
+from .pubsub_emulator import (
+    PROJECT,
+    TOPIC,
+    create_push_subscription,
+    create_topic,
+    missing_reason,
+    publish_finalize,
+    run_pubsub_emulator,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.emulator,
+    pytest.mark.skipif(missing_reason() is not None, reason=missing_reason() or ""),
+]
+
+
+def _object(manifest_uri: str) -> tuple[str, str, str]:
+    bucket, name = split_gs_uri(manifest_uri)
+    root, _, key = manifest_uri.rpartition("/manifests/")
+    info = open_store(root).stat(f"manifests/{key}")
+    assert info is not None and info.generation is not None
+    return bucket, name, info.generation
+
+
+def _event_lines(log: Path, name: str) -> list[dict[str, Any]]:
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    return [x for x in lines if x.get("message") == "storage event" and x.get("object") == name]
+
+
+def _wait(check: Any, timeout_s: float = 60) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not observed within {timeout_s}s")
+
+
+def test_finalize_events_through_pubsub_build_once_and_refuse_the_older(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with run_pubsub_emulator(tmp_path / "pubsub.log") as pubsub:
+        monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub)  # read by fake-gcs-server
+        create_topic(pubsub)
+        args = (
+            "-event.pubsub-project-id",
+            PROJECT,
+            "-event.pubsub-topic",
+            TOPIC,
+            "-event.list",
+            "finalize",
+        )
+        with backend(tmp_path, extra_gcs_args=args) as be:
+            monkeypatch.setenv("STORAGE_EMULATOR_HOST", be.gcs)
+            _chain(be, pubsub, tmp_path / "orchestrator.log")
+
+
+def _chain(be: Backend, pubsub: str, log: Path) -> None:
+    root = be.root()
+    older = extract_manifest(be, root)  # published before any subscription: never delivered
+    with orchestrator(be, root) as url:
+        create_push_subscription(pubsub, url + "/pubsub/push")
+        newer = extract_manifest(be, root)  # 4 data files + 1 manifest, published concurrently
+        run = _wait(lambda: [r for r in get(url + "/runs") if r["state"] != "running"])[0]
+        assert run["trigger"] == "event" and run["state"] == "succeeded", run
+        assert run["manifest_uri"] == newer
+        newer_load = newer.rpartition("/")[2].removesuffix(".json")
+        data_events = [
+            json.loads(x) for x in log.read_text().splitlines() if '"event_status": "ignored"' in x
+        ]
+        assert len(data_events) >= 4  # the data files: acknowledged and ignored
+        for _ in range(2):  # the producer delivers the newer manifest twice more
+            publish_finalize(pubsub, *_object(newer))
+        publish_finalize(pubsub, *_object(older))  # and the older one, late
+        refused = _wait(
+            lambda: [
+                r
+                for r in get(url + "/runs")
+                if r["manifest_uri"] == older and r["state"] != "running"
+            ]
+        )[0]
+        assert refused["state"] == "failed"
+        assert "older than the loaded" in refused["steps"]["build"]["error"]
+        newer_name = _object(newer)[1]
+        dups = _wait(
+            lambda: (
+                [x for x in _event_lines(log, newer_name) if x["event_status"] == "duplicate"][1:]
+                or None
+            )
+        )
+        assert all(x["run_id"] == run["run_id"] and x["http_status"] == 200 for x in dups)
+        assert len(get(url + "/runs")) == 2
+    assert loaded_load_id(be.duckdb_path) == newer_load
