@@ -51,6 +51,8 @@ def dbt_args(
     target_path: Path,
     log_path: Path,
     select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    exclude_resource_types: Sequence[str] = (),
     vars: Mapping[str, Any] | None = None,
     threads: int | None = None,
 ) -> list[str]:
@@ -71,6 +73,10 @@ def dbt_args(
     ]
     if select:
         args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
+    for resource_type in exclude_resource_types:
+        args += ["--exclude-resource-type", resource_type]
     if vars:
         args += ["--vars", json.dumps(dict(vars), sort_keys=True)]
     if threads:
