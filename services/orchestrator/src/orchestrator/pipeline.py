@@ -3,6 +3,7 @@
 With ORCHESTRATOR_URL set it only triggers and follows a running stack (docker compose, say);
 otherwise it starts the embedded local stack (`stack.py`) and stops it afterwards. Environment:
 CURSOR_SIM_URL, DUCKDB_PATH (default data/warehouse.duckdb), PIPELINE_DEVELOPERS (default 2),
+WAREHOUSE (duckdb, the default, or snowflake: the SNOWFLAKE_* environment, else a fakesnow emulator),
 PIPELINE_TIMEOUT_S (default 1800).
 """
 
@@ -116,6 +117,10 @@ def main() -> int:
     t0 = time.monotonic()
     timeout_s = float(os.environ.get("PIPELINE_TIMEOUT_S", "1800"))
     duckdb_path = Path(os.environ.get("DUCKDB_PATH", "data/warehouse.duckdb"))
+    warehouse = os.environ.get("WAREHOUSE", "duckdb").lower()
+    if warehouse not in ("duckdb", "snowflake"):
+        say(f"WAREHOUSE must be duckdb or snowflake, not {warehouse!r}")
+        return 2
     try:
         if url := os.environ.get("ORCHESTRATOR_URL"):
             say(f"ORCHESTRATOR_URL is set: triggering and following {url} (nothing is started)")
@@ -124,10 +129,11 @@ def main() -> int:
             duckdb_path=duckdb_path,
             work_dir=Path("data/.pipeline"),
             developers=int(os.environ.get("PIPELINE_DEVELOPERS", "2")),
+            warehouse=warehouse,
         )
         with local_stack(opts, say) as url:
             say(f"stack ready in {time.monotonic() - t0:.1f}s")
-            code = run_once(url, duckdb_path, timeout_s)
+            code = run_once(url, duckdb_path if warehouse == "duckdb" else None, timeout_s)
         say(f"stopped every process this command started; total {time.monotonic() - t0:.1f}s")
         return code
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,29 @@ class StackOptions:
     developers: int = 2
     seed: int = 42
     rate_limit_per_minute: int = 100  # the upstream's global limit
+    warehouse: str = "duckdb"  # or "snowflake": the dbt-runner loads and builds with --target prod
+
+
+# Any account/user/password satisfy the emulator; the password still travels as the secret variable.
+FAKESNOW_ENV = {
+    "SNOWFLAKE_ACCOUNT": "fakesnow",
+    "SNOWFLAKE_USER": "pipeline",
+    "SNOWFLAKE_ROLE": "pipeline",
+    "DBT_ENV_SECRET_SNOWFLAKE_PASSWORD": "emulator",
+    "SNOWFLAKE_DATABASE": "analytics",
+    "SNOWFLAKE_WAREHOUSE": "pipeline_wh",
+    "SNOWFLAKE_PROTOCOL": "http",
+    "SNOWFLAKE_FAKESNOW_COMPAT": "true",  # the emulator's concessions, listed in dbt/README.md
+    "SNOWFLAKE_NETWORK_TIMEOUT_S": "120",  # fakesnow answers what it cannot run with 500s, retried
+}
+
+
+def _listening(port: int) -> Callable[[], bool]:
+    def probe() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    return probe
 
 
 def _proc(name: str, argv: list[str], env: dict[str, str], logs: Path) -> ManagedProcess:
@@ -86,6 +110,28 @@ def local_stack(opts: StackOptions, say: Callable[[str], None]) -> Iterator[str]
                 _proc("cursor-sim-double", argv, {}, logs),
                 lambda: httpx.get(source + "/_double/stats", timeout=1).status_code == 200,
             )
+        warehouse_env: dict[str, str] = {}
+        if opts.warehouse == "snowflake":
+            warehouse_env["DBT_RUNNER_TARGET"] = "prod"
+            if os.environ.get("SNOWFLAKE_HOST") or os.environ.get("SNOWFLAKE_ACCOUNT"):
+                say("warehouse: Snowflake from the SNOWFLAKE_* environment")
+            else:
+                port = free_port()
+                say(
+                    f"warehouse: Snowflake emulator (fakesnow) on 127.0.0.1:{port}, in memory: its "
+                    "tables are gone when this command ends"
+                )
+                warehouse_env |= {
+                    **FAKESNOW_ENV,
+                    "SNOWFLAKE_HOST": "127.0.0.1",
+                    "SNOWFLAKE_PORT": str(port),
+                }
+                start(
+                    _proc(
+                        "fakesnow", python_module_argv("fakesnow", "-s", "-p", str(port)), {}, logs
+                    ),
+                    _listening(port),
+                )
         start(
             _proc(
                 "dbt-runner",
@@ -96,6 +142,7 @@ def local_stack(opts: StackOptions, say: Callable[[str], None]) -> Iterator[str]
                     "DUCKDB_PATH": str(opts.duckdb_path.resolve()),
                     "DBT_RUNNER_MANIFEST_ROOT": root,  # refuse manifests from anywhere else
                     "DBT_RUNNER_WORK_DIR": str((opts.work_dir / "dbt-runner").resolve()),
+                    **warehouse_env,
                 },
                 logs,
             ),
