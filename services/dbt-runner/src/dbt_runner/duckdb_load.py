@@ -53,6 +53,26 @@ def current_load(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime] | None:
     return (row[0], row[1].replace(tzinfo=UTC)) if row else None
 
 
+def already_loaded(
+    current: tuple[str, datetime] | None, manifest: Manifest, manifest_uri: str, *, force: bool
+) -> bool:
+    """The idempotency rule of every warehouse: True when `manifest` is the load the raw tables hold
+    (nothing to do); ManifestError when it is older than that load; False when it should be loaded.
+    `force` loads regardless."""
+    if current is None or force:
+        return False
+    if current[0] == manifest.load_id:
+        return True
+    if current[1] > manifest.extracted_at:
+        raise ManifestError(
+            f"{manifest_uri}: load {manifest.load_id} (extracted "
+            f"{manifest.extracted_at:%Y-%m-%dT%H:%M:%SZ}) is older than the loaded {current[0]} "
+            f"(extracted {current[1]:%Y-%m-%dT%H:%M:%SZ}); refusing to overwrite newer raw data "
+            "(use --force to load it anyway)"
+        )
+    return False
+
+
 def load_raw(
     db_path: Path,
     manifest: Manifest,
@@ -70,17 +90,12 @@ def load_raw(
         con.execute("SET preserve_insertion_order = false")  # order carries no meaning in raw
         _ensure_bookkeeping(con)
         current = current_load(con)
-        if current and not force:
-            if current[0] == manifest.load_id:
-                return LoadOutcome(
-                    "already_loaded", previous_load_id=current[0], seconds=time.monotonic() - t0
-                )
-            if current[1] > manifest.extracted_at:
-                raise ManifestError(
-                    f"{manifest_uri}: load {manifest.load_id} (extracted {manifest.extracted_at:%Y-%m-%dT%H:%M:%SZ}) "
-                    f"is older than the loaded {current[0]} (extracted {current[1]:%Y-%m-%dT%H:%M:%SZ}); "
-                    "refusing to overwrite newer raw data (use --force to load it anyway)"
-                )
+        if already_loaded(current, manifest, manifest_uri, force=force):
+            return LoadOutcome(
+                "already_loaded",
+                previous_load_id=current[0] if current else None,
+                seconds=time.monotonic() - t0,
+            )
         rows: dict[str, int] = {}
         con.execute("BEGIN TRANSACTION")
         try:

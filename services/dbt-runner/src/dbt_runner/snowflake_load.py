@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dbt_runner.duckdb_load import LoadOutcome
+from dbt_runner.duckdb_load import LoadOutcome, already_loaded
 from dbt_runner.snowflake_settings import SnowflakeSettings
 from etl_common.errors import ConfigError, EtlError, ManifestError
 from etl_common.manifest import Manifest
@@ -209,18 +209,12 @@ def load_raw_snowflake(
     with connect(settings) as con:
         s = _Session(con, settings.statement_timeout_s)
         current = current_load(s)
-        if current and not force:
-            if current[0] == manifest.load_id:
-                return LoadOutcome(
-                    "already_loaded", previous_load_id=current[0], seconds=time.monotonic() - t0
-                )
-            if current[1] > manifest.extracted_at:
-                raise ManifestError(
-                    f"{manifest_uri}: load {manifest.load_id} (extracted "
-                    f"{manifest.extracted_at:%Y-%m-%dT%H:%M:%SZ}) is older than the loaded {current[0]} "
-                    f"(extracted {current[1]:%Y-%m-%dT%H:%M:%SZ}); refusing to overwrite newer raw "
-                    "data (use --force to load it anyway)"
-                )
+        if already_loaded(current, manifest, manifest_uri, force=force):
+            return LoadOutcome(
+                "already_loaded",
+                previous_load_id=current[0] if current else None,
+                seconds=time.monotonic() - t0,
+            )
         incoming = f"{RAW}__load_{uuid.uuid4().hex[:12]}"
         s.run(f"create schema if not exists {RAW}")
         s.run(f"create schema {incoming}")
