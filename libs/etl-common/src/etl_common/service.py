@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, HTTPException, status
+from pydantic import BaseModel
+
+from etl_common.errors import EtlError
 
 T = TypeVar("T")
 
@@ -22,6 +25,31 @@ health_router = APIRouter(tags=["health"])
 @health_router.get("/healthz", summary="Liveness: the process serves requests")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+class Readiness(BaseModel):
+    ready: bool
+    checks: dict[str, str]
+
+
+def ready_or_503(checks: dict[str, tuple[bool, str]]) -> Readiness:
+    """The readiness answer: 200 with every check's detail, or 503 naming what is not ready."""
+    result = Readiness(
+        ready=all(ok for ok, _ in checks.values()),
+        checks={name: detail for name, (_, detail) in checks.items()},
+    )
+    if not result.ready:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=result.model_dump())
+    return result
+
+
+async def store_check(check: Callable[[], None], ok_detail: str = "ok") -> tuple[bool, str]:
+    """Run a store's `check()` off the event loop; (reachable, detail)."""
+    try:
+        await asyncio.to_thread(check)
+        return True, ok_detail
+    except (EtlError, ValueError) as exc:
+        return False, str(exc)
 
 
 class SingleFlight(Generic[T]):

@@ -21,7 +21,7 @@ from dbt_runner.dbt_invoke import dbt_args, invoke
 from dbt_runner.run import BuildResult, run_manifest
 from dbt_runner.settings import RunnerSettings, get_settings
 from etl_common.errors import EtlError
-from etl_common.service import SingleFlight, health_router
+from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
 from etl_common.service import serve as _serve
 from etl_common.storage import open_store
 
@@ -40,11 +40,6 @@ class RunStatus(BaseModel):
     manifest: str
     submitted_at: datetime
     result: BuildResult | None = None
-
-
-class Readiness(BaseModel):
-    ready: bool
-    checks: dict[str, str]
 
 
 Builds: TypeAlias = SingleFlight[RunStatus]
@@ -67,46 +62,48 @@ runs = APIRouter(prefix="/runs", tags=["runs"])
     summary="Readiness: warehouse and manifest bucket reachable, the dbt project parses",
 )
 async def readyz(settings: SettingsDep, builds: BuildsDep) -> Readiness:
-    checks: dict[str, str] = {}
-    ok = True
-    try:
-        if builds.current is None:  # DuckDB allows one writer: do not open it under a running build
-            path = settings.duckdb_path.resolve()
+    idle = (
+        builds.current is None
+    )  # DuckDB allows one writer, dbt one invocation: skip under a build
+    checks = {
+        "warehouse": await _warehouse(settings, idle),
+        "dbt_project": await _project(settings, idle),
+    }
+    if root := settings.manifest_root:
+        checks["bucket"] = await store_check(lambda: open_store(root).check())
+    return ready_or_503(checks)
+
+
+async def _warehouse(settings: RunnerSettings, idle: bool) -> tuple[bool, str]:
+    if idle:
+        path = settings.duckdb_path.resolve()
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(lambda: duckdb.connect(str(path)).close())
-        checks["warehouse"] = "ok"
-    except duckdb.Error as exc:
-        ok, checks["warehouse"] = False, str(exc)
+        except duckdb.Error as exc:
+            return False, str(exc)
+    return True, "ok"
+
+
+async def _project(settings: RunnerSettings, idle: bool) -> tuple[bool, str]:
     try:
         project = settings.dbt_project()
-        if builds.current is None:
-            parsed = await asyncio.to_thread(
-                invoke,
-                dbt_args(
-                    "parse",
-                    project_dir=project,
-                    profiles_dir=project,
-                    target=settings.target,
-                    target_path=settings.work_dir / "target",
-                    log_path=settings.work_dir / "logs",
-                ),
-                {"DUCKDB_PATH": str(settings.duckdb_path.resolve()), "DBT_TARGET": settings.target},
-            )
-            if not parsed.success:
-                raise EtlError(parsed.error or "dbt parse failed")
-        checks["dbt_project"] = "ok"
     except EtlError as exc:
-        ok, checks["dbt_project"] = False, str(exc)
-    if settings.manifest_root:
-        try:
-            await asyncio.to_thread(lambda: open_store(settings.manifest_root or "").check())
-            checks["bucket"] = "ok"
-        except (EtlError, ValueError) as exc:
-            ok, checks["bucket"] = False, str(exc)
-    result = Readiness(ready=ok, checks=checks)
-    if not ok:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=result.model_dump())
-    return result
+        return False, str(exc)
+    if idle:
+        args = dbt_args(
+            "parse",
+            project_dir=project,
+            profiles_dir=project,
+            target=settings.target,
+            target_path=settings.work_dir / "target",
+            log_path=settings.work_dir / "logs",
+        )
+        env = {"DUCKDB_PATH": str(settings.duckdb_path.resolve()), "DBT_TARGET": settings.target}
+        parsed = await asyncio.to_thread(invoke, args, env)
+        if not parsed.success:
+            return False, parsed.error or "dbt parse failed"
+    return True, "ok"
 
 
 @runs.post(

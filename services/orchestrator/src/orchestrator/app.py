@@ -7,7 +7,6 @@ instance left `running`, so a restart loses nothing and reports honestly.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import secrets
@@ -17,9 +16,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from etl_common.errors import EtlError
+from etl_common.service import Readiness, health_router, ready_or_503, store_check
 from orchestrator.engine import Engine
 from orchestrator.events import MalformedEvent, from_cloudevent, from_pubsub_push
 from orchestrator.intake import handle_object
@@ -33,11 +32,6 @@ log = logging.getLogger(__name__)
 class RunView(Run):
     links: dict[str, str]
     seconds_total: float | None = None
-
-
-class Readiness(BaseModel):
-    ready: bool
-    checks: dict[str, str]
 
 
 def _engine(request: Request) -> Engine:
@@ -59,11 +53,6 @@ def _view(engine: Engine, run: Run) -> RunView:
     return RunView(**run.model_dump(), links=links, seconds_total=run.seconds)
 
 
-@health.get("/healthz", summary="Liveness: the process serves requests")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
 @health.get(
     "/readyz",
     response_model=Readiness,
@@ -71,20 +60,12 @@ async def healthz() -> dict[str, str]:
     summary="Readiness: loader, dbt-runner and bucket reachable",
 )
 async def readyz(engine: EngineDep) -> Readiness:
-    checks: dict[str, str] = {}
-    ok = True
+    checks: dict[str, tuple[bool, str]] = {}
     for client in (engine.loader, engine.runner):
         up, detail = await client.reachable()
-        ok, checks[client.name] = ok and up, ("ok " if up else "unreachable: ") + detail
-    try:
-        await asyncio.to_thread(engine.store.store.check)
-        checks["bucket"] = f"ok {engine.store.root}"
-    except (EtlError, ValueError) as exc:
-        ok, checks["bucket"] = False, str(exc)
-    result = Readiness(ready=ok, checks=checks)
-    if not ok:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=result.model_dump())
-    return result
+        checks[client.name] = (up, ("ok " if up else "unreachable: ") + detail)
+    checks["bucket"] = await store_check(engine.store.store.check, f"ok {engine.store.root}")
+    return ready_or_503(checks)
 
 
 @runs.post(
@@ -179,6 +160,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         description="Sequences the loader and the dbt-runner; reacts to storage events.",
     )
+    app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs)
     app.include_router(events)
