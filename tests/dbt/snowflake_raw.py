@@ -9,29 +9,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import snowflake.connector
 from raw_fixtures import EXTRACTED_AT_NS, Records, edge_records, sample_records
 
+from dbt_runner.snowflake_load import column_type
 from etl_common.records import to_arrow
 from etl_common.schemas import ENTITIES, raw_schema
-
-
-def snowflake_type(t: pa.DataType) -> str:
-    if pa.types.is_timestamp(t):
-        return "timestamp_ntz(9)"
-    if pa.types.is_string(t):
-        return "varchar"
-    if pa.types.is_integer(t):
-        return "bigint"
-    if pa.types.is_floating(t):
-        return "double"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_list(t):
-        return "array"
-    raise ValueError(f"no Snowflake type for {t}")
 
 
 def load(port: int, database: str, records: Records) -> dict[str, int]:
@@ -56,7 +40,7 @@ def load(port: int, database: str, records: Records) -> dict[str, int]:
                 table = to_arrow(
                     entity, records[entity], load_id="test-load", extracted_at_ns=EXTRACTED_AT_NS
                 )
-                cols = ", ".join(f'"{f.name}" {snowflake_type(f.type)}' for f in raw_schema(entity))
+                cols = ", ".join(f'"{f.name}" {column_type(f.type)}' for f in raw_schema(entity))
                 cur.execute(f"create or replace table raw.{entity} ({cols})")
                 path = Path(tmp) / f"{entity}.parquet"
                 pq.write_table(table, path)

@@ -9,28 +9,17 @@ paths this process staged itself.
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import duckdb
 
-from etl_common.errors import ManifestError
+from dbt_runner.load_rules import LoadOutcome, already_loaded, loads_row, require_rows
 from etl_common.manifest import Manifest
 from etl_common.schemas import ENTITIES
 
 LOADS_TABLE = "raw._loads"
-
-
-@dataclass
-class LoadOutcome:
-    status: Literal["loaded", "already_loaded"]
-    rows: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    previous_load_id: str | None = None
 
 
 def _literal(path: Path) -> str:
@@ -51,26 +40,6 @@ def current_load(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime] | None:
         f"SELECT load_id, extracted_at FROM {LOADS_TABLE} ORDER BY loaded_at DESC LIMIT 1"
     ).fetchone()
     return (row[0], row[1].replace(tzinfo=UTC)) if row else None
-
-
-def already_loaded(
-    current: tuple[str, datetime] | None, manifest: Manifest, manifest_uri: str, *, force: bool
-) -> bool:
-    """The idempotency rule of every warehouse: True when `manifest` is the load the raw tables hold
-    (nothing to do); ManifestError when it is older than that load; False when it should be loaded.
-    `force` loads regardless."""
-    if current is None or force:
-        return False
-    if current[0] == manifest.load_id:
-        return True
-    if current[1] > manifest.extracted_at:
-        raise ManifestError(
-            f"{manifest_uri}: load {manifest.load_id} (extracted "
-            f"{manifest.extracted_at:%Y-%m-%dT%H:%M:%SZ}) is older than the loaded {current[0]} "
-            f"(extracted {current[1]:%Y-%m-%dT%H:%M:%SZ}); refusing to overwrite newer raw data "
-            "(use --force to load it anyway)"
-        )
-    return False
 
 
 def load_raw(
@@ -105,21 +74,10 @@ def load_raw(
                     f'CREATE OR REPLACE TABLE raw."{entity}" AS SELECT * FROM read_parquet([{sources}])'
                 )
                 (count,) = con.execute(f'SELECT count(*) FROM raw."{entity}"').fetchone()  # type: ignore[misc]
-                if count != manifest.entities[entity].rows:
-                    raise ManifestError(
-                        f"{manifest_uri}: {entity} loaded {count} rows, manifest says "
-                        f"{manifest.entities[entity].rows}"
-                    )
-                rows[entity] = count
+                rows[entity] = require_rows(manifest, manifest_uri, entity, count)
             con.execute(
                 f"INSERT INTO {LOADS_TABLE} VALUES (?, ?, ?, ?, ?)",
-                [
-                    manifest.load_id,
-                    manifest.extracted_at.astimezone(UTC).replace(tzinfo=None),
-                    datetime.now(UTC).replace(tzinfo=None),
-                    manifest_uri,
-                    json.dumps(rows),
-                ],
+                list(loads_row(manifest, manifest_uri, rows)),
             )
             con.execute("COMMIT")
         except BaseException:

@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from dbt_runner.dbt_invoke import DbtResult, dbt_args, invoke
-from dbt_runner.duckdb_load import LoadOutcome, load_raw
+from dbt_runner.duckdb_load import load_raw
+from dbt_runner.load_rules import LoadOutcome
 from dbt_runner.manifest_check import split_manifest_uri, verify_and_stage
 from dbt_runner.settings import RunnerSettings
 from dbt_runner.snowflake_load import load_raw_snowflake

@@ -18,7 +18,6 @@ the tables are copied into `raw` inside one transaction instead.
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
@@ -33,9 +32,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dbt_runner.duckdb_load import LoadOutcome, already_loaded
+from dbt_runner.load_rules import LoadOutcome, already_loaded, loads_row, require_rows
 from dbt_runner.snowflake_settings import SnowflakeSettings
-from etl_common.errors import ConfigError, EtlError, ManifestError
+from etl_common.errors import ConfigError, EtlError
 from etl_common.manifest import Manifest
 from etl_common.schemas import ENTITIES, raw_schema
 
@@ -257,12 +256,7 @@ def _fill(
                 names = gcs_object_names(manifest_uri, keys)
                 s.run(copy_sql(schema, entity, settings.gcs_stage, names))
             (count,) = s.run(f"select count(*) from {schema}.{entity}")[0]
-            if count != manifest.entities[entity].rows:
-                raise ManifestError(
-                    f"{manifest_uri}: {entity} loaded {count} rows, manifest says "
-                    f"{manifest.entities[entity].rows}"
-                )
-            rows[entity] = int(count)
+            rows[entity] = require_rows(manifest, manifest_uri, entity, count)
     return rows
 
 
@@ -293,13 +287,7 @@ def _bookkeeping(
         s.run(f"insert into {schema}.{LOADS} select * from {RAW}.{LOADS}")
     s.run(
         f"insert into {schema}.{LOADS} values (%s, %s, %s, %s, %s)",
-        (
-            manifest.load_id,
-            manifest.extracted_at.astimezone(UTC).replace(tzinfo=None),
-            datetime.now(UTC).replace(tzinfo=None),
-            manifest_uri,
-            json.dumps(rows),
-        ),
+        loads_row(manifest, manifest_uri, rows),
     )
 
 
