@@ -10,11 +10,11 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from etl_common.processes import ManagedProcess, free_port, http_ok, running
+from orchestrator import pubsub_setup
 
 EMULATOR_HOME = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator")
 EMULATOR_BIN = EMULATOR_HOME / "bin" / "cloud-pubsub-emulator"
@@ -43,25 +43,12 @@ def run_pubsub_emulator(log_path: Path) -> Iterator[str]:
         yield f"127.0.0.1:{port}"
 
 
-def _put(host: str, path: str, body: dict[str, Any]) -> None:
-    r = httpx.put(f"http://{host}/v1/projects/{PROJECT}/{path}", json=body, timeout=10)
-    assert r.status_code == 200, r.text
-
-
 def create_topic(host: str) -> None:
-    _put(host, f"topics/{TOPIC}", {})
+    pubsub_setup.create_topic(host, PROJECT, TOPIC)
 
 
 def create_push_subscription(host: str, endpoint: str) -> None:
-    _put(
-        host,
-        f"subscriptions/{SUBSCRIPTION}",
-        {
-            "topic": f"projects/{PROJECT}/topics/{TOPIC}",
-            "pushConfig": {"pushEndpoint": endpoint},
-            "ackDeadlineSeconds": 30,
-        },
-    )
+    pubsub_setup.create_push_subscription(host, PROJECT, TOPIC, SUBSCRIPTION, endpoint)
 
 
 def publish_finalize(host: str, bucket: str, name: str, generation: str) -> None:

@@ -1,5 +1,8 @@
 """Job entry point: `python -m dbt_runner run --manifest URI [--target dev|prod] [--force]`.
 
+`python -m dbt_runner summary` prints what the DuckDB warehouse holds (exit 1 when a mart is missing or
+empty); `python -m dbt_runner serve` runs the HTTP service.
+
 Verifies the manifest and its files, loads the raw tables, runs `dbt build`, writes the result beside the
 manifest (`<root>/build-results/<load_id>.json`) and prints it as JSON on stdout. Exit 0 only when the load
 and every model and test passed (or the manifest was already loaded); 1 otherwise; 2 for bad configuration.
@@ -8,6 +11,7 @@ and every model and test passed (or the manifest was already loaded); 1 otherwis
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from dbt_runner.run import run_manifest
@@ -30,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="load even if this manifest is already loaded or older than the loaded one",
     )
     sub.add_parser("serve", help="run the HTTP service (PORT, default 8080)")
+    sub.add_parser("summary", help="the last load and row counts of the DuckDB warehouse, as JSON")
     return parser
 
 
@@ -47,6 +52,14 @@ def main(argv: list[str] | None = None) -> int:
 
         serve()
         return 0
+    if args.command == "summary":
+        from dbt_runner.summary import warehouse_summary
+
+        summary = warehouse_summary(settings.duckdb_path)
+        print(json.dumps(summary, indent=2), flush=True)
+        for problem in summary["problems"]:
+            print(f"dbt_runner: {problem}", file=sys.stderr)
+        return 1 if summary["problems"] else 0
     result = run_manifest(args.manifest, settings, target=args.target, force=args.force)
     print(result.model_dump_json(), flush=True)
     return 0 if result.ok else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from datetime import datetime
@@ -17,8 +18,9 @@ from fake_cursor_sim.data import generate
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="fake_cursor_sim", description=__doc__)
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--host", default="127.0.0.1")
+    # HOST and PORT as every service here reads them (the container image sets HOST=0.0.0.0)
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     p.add_argument("--developers", type=int, default=2)
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--seed", type=int, default=42)
