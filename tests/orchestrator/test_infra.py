@@ -53,6 +53,35 @@ def test_loader_and_dbt_runner_are_jobs_that_serve_nothing() -> None:
     assert dbt_runner_parser().parse_args(_container(RUNNER)["args"]).command == "run"
 
 
+def test_jobs_have_a_startup_probe_only_on_the_port_they_answer_on() -> None:
+    for doc in (LOADER, RUNNER):
+        container = _container(doc)
+        probe = container["startupProbe"]["httpGet"]
+        assert probe["path"] == "/healthz"
+        assert probe["port"] == int(_env(doc)["JOB_HEALTH_PORT"])
+        assert "livenessProbe" not in container and "readinessProbe" not in container
+
+
+def test_the_service_probes_healthz_on_the_images_port() -> None:
+    container = _container(ORCH)
+    [port] = container["ports"]
+    for kind in ("startupProbe", "livenessProbe"):
+        assert container[kind]["httpGet"] == {"path": "/healthz", "port": port["containerPort"]}
+    dockerfile = (REPO / "services/orchestrator/Dockerfile").read_text()
+    assert f"EXPOSE {port['containerPort']}" in dockerfile
+    assert f"PORT={port['containerPort']}" in dockerfile
+
+
+def test_secrets_come_from_secret_manager_and_images_from_the_registry() -> None:
+    for doc, image in ((LOADER, "loader"), (RUNNER, "dbt-runner"), (ORCH, "orchestrator")):
+        container = _container(doc)
+        assert container["image"].rsplit("/", 1)[1].split(":")[0] == image
+        assert (REPO / ("services/" + image) / "Dockerfile").is_file()
+        for env in container.get("env", []):
+            if any(word in env["name"] for word in ("KEY", "PASSWORD", "SECRET", "TOKEN")):
+                assert "value" not in env and "secretKeyRef" in env["valueFrom"], env["name"]
+
+
 def test_the_job_overrides_the_orchestrator_sends_are_valid_commands() -> None:
     request = run_job_request(
         "projects/p/locations/l/jobs/dbt-runner", "gs://b/raw/manifests/x.json"

@@ -17,6 +17,7 @@ import sys
 from dbt_runner.run import run_manifest
 from dbt_runner.settings import get_settings
 from etl_common.errors import ConfigError
+from etl_common.job_health import job_health_server
 from etl_common.logs import configure_logging
 
 
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         for problem in summary["problems"]:
             print(f"dbt_runner: {problem}", file=sys.stderr)
         return 1 if summary["problems"] else 0
-    result = run_manifest(args.manifest, settings, target=args.target, force=args.force)
+    with job_health_server():
+        result = run_manifest(args.manifest, settings, target=args.target, force=args.force)
     print(result.model_dump_json(), flush=True)
     return 0 if result.ok else 1
 

@@ -12,6 +12,7 @@ import logging
 import sys
 
 from etl_common.errors import ConfigError, EtlError
+from etl_common.job_health import job_health_server
 from etl_common.logs import configure_logging
 from loader.progress import TerminalProgress
 from loader.run import ExtractRequest, extract
@@ -66,9 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     progress = TerminalProgress(req.rate_limit_per_minute / 60) if interactive else None
     try:
-        result = asyncio.run(
-            extract(req, on_plan=progress.on_plan if progress else None, on_progress=progress)
-        )
+        with job_health_server():
+            result = asyncio.run(
+                extract(req, on_plan=progress.on_plan if progress else None, on_progress=progress)
+            )
     except EtlError as exc:
         if progress:
             progress.close()
