@@ -39,7 +39,9 @@ def say(message: str) -> None:
 
 
 def engine() -> str:
-    chosen = os.environ.get("CONTAINER_ENGINE") or ("podman" if shutil.which("podman") else "docker")
+    chosen = os.environ.get("CONTAINER_ENGINE") or (
+        "podman" if shutil.which("podman") else "docker"
+    )
     if not shutil.which(chosen):
         sys.exit(f"compose_stack: container engine {chosen!r} is not installed (CONTAINER_ENGINE)")
     return chosen
@@ -194,7 +196,9 @@ def smoke(args: argparse.Namespace) -> int:
         if pipeline.returncode != 0:
             raise RuntimeError(f"the pipeline run failed (exit {pipeline.returncode})")
         manifest = _http_json(f"{url}/runs?limit=1")[0]["links"]["manifest"]
-        dbt_image = f"{env.get('IMAGE_PREFIX', PROJECT)}/dbt-runner:{env.get('IMAGE_TAG', 'latest')}"
+        dbt_image = (
+            f"{env.get('IMAGE_PREFIX', PROJECT)}/dbt-runner:{env.get('IMAGE_TAG', 'latest')}"
+        )
         summary = subprocess.run(
             [eng, "run", "--rm", "-v", f"{project}_warehouse:/data:ro", dbt_image, "summary"],
             capture_output=True, text=True,
