@@ -64,6 +64,32 @@ def test_service_image_is_healthy_non_root_on_read_only_root(name: str) -> None:
         print(f"\nCONTAINER {name}: healthy {seconds:.2f}s after `{ENGINE} run`, uid 10001")
 
 
+MODULES = {
+    "loader": "loader",
+    "dbt-runner": "dbt_runner",
+    "orchestrator": "orchestrator",
+    "fake-cursor-sim": "fake_cursor_sim",
+}
+IMPORT_ALL = (
+    "import importlib, pkgutil, sys; pkg = importlib.import_module(sys.argv[1]); "
+    "[importlib.import_module(f'{pkg.__name__}.{m.name}') for m in pkgutil.iter_modules(pkg.__path__)"
+    " if m.name not in ('__main__', 'testing')]; print(sorted(sys.modules).count('pyarrow'))"
+)
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_every_module_of_the_package_imports_in_its_image(name: str) -> None:
+    """Each image carries exactly its package's dependencies (the orchestrator's has no pyarrow): a
+    module that needs something the image lacks fails here rather than on its first request.
+    (`fake_cursor_sim.testing` is the tests' launcher for the double, built on the dev environment.)"""
+    proc = subprocess.run(
+        [ENGINE, "run", "--rm", "--entrypoint", "python", image(name), "-c", IMPORT_ALL, MODULES[name]],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == ("1" if name in ("loader", "dbt-runner") else "0")
+
+
 @pytest.fixture(scope="module")
 def extracted() -> Iterator[tuple[str, Manifest, str]]:
     """The loader image as a job: extract the double (2 developers) into a fake-gcs-server bucket."""
