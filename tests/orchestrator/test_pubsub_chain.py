@@ -4,10 +4,14 @@ subscription -> orchestrator -> dbt-runner, with duplicated and out-of-order del
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from etl_common.storage import open_store, split_gs_uri
@@ -107,3 +111,27 @@ def _chain(be: Backend, pubsub: str, log: Path) -> None:
         assert all(x["run_id"] == run["run_id"] and x["http_status"] == 200 for x in dups)
         assert len(get(url + "/runs")) == 2
     assert loaded_load_id(be.duckdb_path) == newer_load
+
+
+def test_pubsub_setup_command_creates_topic_and_push_subscription_idempotently(
+    tmp_path: Path,
+) -> None:
+    """The compose `events` profile's one-shot (`python -m orchestrator.pubsub_setup`), run twice."""
+    argv = [
+        sys.executable, "-m", "orchestrator.pubsub_setup", "--project", "compose-proj",
+        "--topic", "gcs-events", "--subscription", "orchestrator-push",
+        "--push-endpoint", "http://orchestrator:8080/pubsub/push",
+    ]  # fmt: skip
+    without = {k: v for k, v in os.environ.items() if k != "PUBSUB_EMULATOR_HOST"}
+    missing = subprocess.run(argv, env=without, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "PUBSUB_EMULATOR_HOST" in missing.stderr
+    with run_pubsub_emulator(tmp_path / "pubsub.log") as pubsub:
+        env = {**without, "PUBSUB_EMULATOR_HOST": pubsub}
+        for _ in range(2):
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+        sub = httpx.get(
+            f"http://{pubsub}/v1/projects/compose-proj/subscriptions/orchestrator-push", timeout=10
+        ).json()
+    assert sub["topic"] == "projects/compose-proj/topics/gcs-events"
+    assert sub["pushConfig"]["pushEndpoint"] == "http://orchestrator:8080/pubsub/push"
