@@ -7,7 +7,6 @@ the bucket is the durable record of a successful one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from etl_common.errors import EtlError
 from etl_common.manifest import new_load_id
-from etl_common.service import SingleFlight, health_router
+from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
 from etl_common.service import serve as _serve
 from etl_common.storage import open_store
 from loader.extract import EntityProgress
@@ -48,16 +47,6 @@ class RunStatus(BaseModel):
     transient: bool | None = None
 
 
-class Check(BaseModel):
-    ok: bool
-    detail: str = ""
-
-
-class Readiness(BaseModel):
-    ready: bool
-    checks: dict[str, Check]
-
-
 Runs: TypeAlias = SingleFlight[RunStatus]
 
 
@@ -81,37 +70,27 @@ async def readyz(request: Request, settings: SettingsDep) -> Readiness:
     # /health on the upstream costs a rate-limit token, so a probe answer is reused for 30 s.
     cache = request.app.state.ready_cache
     if cache and time.monotonic() - cache[0] < 30:
-        result: Readiness = cache[1]
+        checks: dict[str, tuple[bool, str]] = cache[1]
     else:
-        result = Readiness(
-            ready=False,
-            checks={
-                "source": await _check_source(settings),
-                "bucket": await _check_bucket(settings.output),
-            },
-        )
-        result.ready = all(c.ok for c in result.checks.values())
-        request.app.state.ready_cache = (time.monotonic(), result)
-    if not result.ready:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=result.model_dump())
-    return result
+        checks = {
+            "source": await _check_source(settings),
+            "bucket": await store_check(
+                lambda: open_store(settings.output).check(), settings.output
+            ),
+        }
+        request.app.state.ready_cache = (time.monotonic(), checks)
+    return ready_or_503(checks)
 
 
-async def _check_source(settings: LoaderSettings) -> Check:
+async def _check_source(settings: LoaderSettings) -> tuple[bool, str]:
+    """Reachable when it answers at all as cursor-sim does: 200, or 429 (the global limit is spent)."""
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             r = await client.get(settings.source_url.rstrip("/") + "/health")
-        return Check(ok=r.status_code in (200, 429), detail=f"HTTP {r.status_code}")
+        up = r.status_code in (200, 429)
+        return up, ("ok " if up else "unreachable: ") + f"HTTP {r.status_code}"
     except httpx.HTTPError as exc:
-        return Check(ok=False, detail=f"{type(exc).__name__}: {exc}")
-
-
-async def _check_bucket(output: str) -> Check:
-    try:
-        await asyncio.to_thread(lambda: open_store(output).check())
-        return Check(ok=True, detail=output)
-    except (EtlError, ValueError) as exc:
-        return Check(ok=False, detail=str(exc))
+        return False, f"unreachable: {type(exc).__name__}: {exc}"
 
 
 @runs_router.post(
