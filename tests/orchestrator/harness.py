@@ -17,6 +17,7 @@ import httpx
 
 from etl_common.gcs_emulator import run_fake_gcs
 from etl_common.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
+from etl_common.storage import open_store, split_gs_uri
 from fake_cursor_sim.testing import run_double
 
 from ..service_harness import REPO, run_service
@@ -120,6 +121,15 @@ def extract_manifest(be: Backend, root: str) -> str:
     done = wait_for(f"{be.loader}/runs/{started['load_id']}", lambda b: b["state"] != "running", 60)
     assert done["state"] == "succeeded", done
     return str(done["manifest_uri"])
+
+
+def manifest_object(manifest_uri: str) -> tuple[str, str, str]:
+    """(bucket, name, generation) of a manifest, read from the bucket itself: what a storage event names."""
+    bucket, name = split_gs_uri(manifest_uri)
+    root, _, key = manifest_uri.rpartition("/manifests/")
+    info = open_store(root).stat(f"manifests/{key}")
+    assert info is not None and info.generation is not None
+    return bucket, name, info.generation
 
 
 def get(url: str) -> Any:

@@ -12,18 +12,9 @@ from etl_common.storage import open_store, split_gs_uri
 
 from ..service_harness import wait_for
 from .cloudevents_util import pubsub_push, storage_cloudevent
-from .harness import Backend, extract_manifest, get, loaded_load_id, orchestrator
+from .harness import Backend, extract_manifest, get, loaded_load_id, manifest_object, orchestrator
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator]
-
-
-def _object(manifest_uri: str) -> tuple[str, str, str]:
-    """(bucket, name, generation) of a manifest, read from the bucket itself."""
-    bucket, name = split_gs_uri(manifest_uri)
-    root, _, key = manifest_uri.rpartition("/manifests/")
-    info = open_store(root).stat(f"manifests/{key}")
-    assert info is not None and info.generation is not None
-    return bucket, name, info.generation
 
 
 def _ce(url: str, *obj: str, structured: bool = False, **kw: Any) -> httpx.Response:
@@ -44,25 +35,31 @@ def test_duplicate_and_out_of_order_manifest_events(gcs_env: Backend) -> None:
     older = extract_manifest(be, root)
     newer = extract_manifest(be, root)
     with orchestrator(be, root) as url:
-        first = _ce(url, *_object(newer))
+        first = _ce(url, *manifest_object(newer))
         assert first.status_code == 200 and first.json()["status"] == "accepted", first.text
         run_newer = first.json()["run_id"]
-        dup = _ce(url, *_object(newer), structured=True)  # same object, other mode: a duplicate
+        dup = _ce(
+            url, *manifest_object(newer), structured=True
+        )  # same object, other mode: a duplicate
         assert dup.status_code == 200
         assert dup.json() | {"status": "duplicate", "run_id": run_newer} == dup.json()
-        busy = _push(url, *_object(older))  # the dbt-runner is building: transient, redeliver
+        busy = _push(
+            url, *manifest_object(older)
+        )  # the dbt-runner is building: transient, redeliver
         assert busy.status_code == 503 and busy.json()["status"] == "retry", busy.text
         run = wait_for(f"{url}/runs/{run_newer}", _done, 120)
         assert run["state"] == "succeeded" and run["trigger"] == "event", run
         assert run["event"]["name"].endswith(newer.rpartition("/")[2])
         newer_load = newer.rpartition("/")[2].removesuffix(".json")
         assert loaded_load_id(be.duckdb_path) == newer_load
-        late = _push(url, *_object(older))  # redelivered after the newer one: refused, recorded
+        late = _push(
+            url, *manifest_object(older)
+        )  # redelivered after the newer one: refused, recorded
         assert late.status_code == 200 and late.json()["status"] == "accepted", late.text
         refused = wait_for(f"{url}/runs/{late.json()['run_id']}", _done, 60)
         assert refused["state"] == "failed" and refused["transient"] is False
         assert "older than the loaded" in refused["steps"]["build"]["error"]
-        again = _push(url, *_object(older))
+        again = _push(url, *manifest_object(older))
         assert (
             again.json() | {"status": "duplicate", "run_id": late.json()["run_id"]} == again.json()
         )

@@ -14,9 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from etl_common.storage import open_store, split_gs_uri
-
-from .harness import Backend, backend, extract_manifest, get, loaded_load_id, orchestrator
+from .harness import (
+    Backend,
+    backend,
+    extract_manifest,
+    get,
+    loaded_load_id,
+    manifest_object,
+    orchestrator,
+)
 from .pubsub_emulator import (
     PROJECT,
     TOPIC,
@@ -32,14 +38,6 @@ pytestmark = [
     pytest.mark.emulator,
     pytest.mark.skipif(missing_reason() is not None, reason=missing_reason() or ""),
 ]
-
-
-def _object(manifest_uri: str) -> tuple[str, str, str]:
-    bucket, name = split_gs_uri(manifest_uri)
-    root, _, key = manifest_uri.rpartition("/manifests/")
-    info = open_store(root).stat(f"manifests/{key}")
-    assert info is not None and info.generation is not None
-    return bucket, name, info.generation
 
 
 def _event_lines(log: Path, name: str) -> list[dict[str, Any]]:
@@ -90,8 +88,8 @@ def _chain(be: Backend, pubsub: str, log: Path) -> None:
         ]
         assert len(data_events) >= 4  # the data files: acknowledged and ignored
         for _ in range(2):  # the producer delivers the newer manifest twice more
-            publish_finalize(pubsub, *_object(newer))
-        publish_finalize(pubsub, *_object(older))  # and the older one, late
+            publish_finalize(pubsub, *manifest_object(newer))
+        publish_finalize(pubsub, *manifest_object(older))  # and the older one, late
         refused = _wait(
             lambda: [
                 r
@@ -101,7 +99,7 @@ def _chain(be: Backend, pubsub: str, log: Path) -> None:
         )[0]
         assert refused["state"] == "failed"
         assert "older than the loaded" in refused["steps"]["build"]["error"]
-        newer_name = _object(newer)[1]
+        newer_name = manifest_object(newer)[1]
         dups = _wait(
             lambda: (
                 [x for x in _event_lines(log, newer_name) if x["event_status"] == "duplicate"][1:]
