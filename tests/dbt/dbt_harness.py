@@ -128,6 +128,26 @@ def fakesnow_server(log_path: Path, startup_timeout: float = 30.0) -> Iterator[i
             proc.wait(timeout=10)
 
 
+def fakesnow_connect(
+    port: int,
+    *,
+    login_timeout: int = 20,
+    network_timeout: int = 30,
+    socket_timeout: int | None = None,
+) -> Any:
+    """A Snowflake connector session on the fakesnow at `port` (any credentials do). The timeouts bound
+    the connector's endless retries of the HTTP 500s fakesnow answers unsupported SQL with."""
+    import snowflake.connector
+
+    bounds: dict[str, int] = {"login_timeout": login_timeout, "network_timeout": network_timeout}
+    if socket_timeout is not None:
+        bounds["socket_timeout"] = socket_timeout
+    return snowflake.connector.connect(
+        account="fakesnow", user="fake", password="fake", host="127.0.0.1", port=port,
+        protocol="http", **bounds,
+    )  # fmt: skip
+
+
 def snowflake_env(port: int) -> dict[str, str]:
     return {
         "SNOWFLAKE_ACCOUNT": "fakesnow",

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import snowflake.connector
+from dbt_harness import fakesnow_connect
 from raw_fixtures import EXTRACTED_AT_NS, Records, edge_records, sample_records
 
 from dbt_runner.snowflake_load import column_type
@@ -19,16 +19,7 @@ from etl_common.schemas import ENTITIES, raw_schema
 
 
 def load(port: int, database: str, records: Records) -> dict[str, int]:
-    con = snowflake.connector.connect(
-        account="fakesnow",
-        user="fake",
-        password="fake",
-        host="127.0.0.1",
-        port=port,
-        protocol="http",
-        login_timeout=20,
-        network_timeout=30,
-    )
+    con = fakesnow_connect(port)
     counts = {}
     try:
         cur = con.cursor()

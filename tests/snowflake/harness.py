@@ -19,7 +19,6 @@ from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
-import snowflake.connector
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from dbt_runner.duckdb_load import load_raw
@@ -31,7 +30,7 @@ from etl_common.manifest import DataFile, EntityOutput, Manifest, SourceInfo, ma
 from etl_common.records import to_arrow
 from etl_common.schemas import ENTITIES, raw_schema, schema_fingerprint
 
-from ..dbt.dbt_harness import DbtRun, run_dbt, snowflake_env
+from ..dbt.dbt_harness import DbtRun, fakesnow_connect, run_dbt, snowflake_env
 from ..dbt.raw_fixtures import EXTRACTED_AT_NS, Records
 
 # Emulator gaps only (real Snowflake runs both): dbt unit tests need temporary tables fakesnow cannot create,
@@ -105,17 +104,7 @@ def sf_settings(port: int, database: str, **overrides: Any) -> SnowflakeSettings
 
 def sf_connect(port: int, database: str) -> Any:
     env = sf_env(port, database)
-    con = snowflake.connector.connect(
-        account="fakesnow",
-        user="fake",
-        password="fake",
-        host="127.0.0.1",
-        port=port,
-        protocol="http",
-        login_timeout=20,
-        network_timeout=30,
-        socket_timeout=30,
-    )
+    con = fakesnow_connect(port, socket_timeout=30)
     con.cursor().execute(f"create database if not exists {env['SNOWFLAKE_DATABASE']}")
     con.cursor().execute(f"use database {env['SNOWFLAKE_DATABASE']}")
     return con

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import snowflake.connector
 
 from dbt_runner.manifest_check import verify_and_stage
 from dbt_runner.snowflake_load import (
@@ -25,6 +26,7 @@ from dbt_runner.snowflake_load import (
 from dbt_runner.snowflake_settings import load_snowflake_settings
 from etl_common.errors import ConfigError, ManifestError
 
+from ..dbt.dbt_harness import fakesnow_connect
 from ..dbt.raw_fixtures import edge_records
 from .harness import sf_connect, sf_settings, write_bucket
 
@@ -140,19 +142,7 @@ def test_emulator_copy_truncates_nanoseconds_never_rounds(tmp_path: Path):
 @pytest.mark.emulator
 def test_connector_network_timeout_bounds_fakesnow_http_500_retries(fakesnow_port: int):
     """fakesnow answers unsupported SQL with HTTP 500, which the connector retries; network_timeout ends it."""
-    import snowflake.connector
-
-    con = snowflake.connector.connect(
-        account="fakesnow",
-        user="f",
-        password="f",
-        host="127.0.0.1",
-        port=fakesnow_port,
-        protocol="http",
-        login_timeout=10,
-        network_timeout=4,
-        socket_timeout=4,
-    )
+    con = fakesnow_connect(fakesnow_port, login_timeout=10, network_timeout=4, socket_timeout=4)
     try:
         cur = con.cursor()
         cur.execute("create database if not exists timeout_db")
