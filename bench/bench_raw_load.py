@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 
-from etl_common.checksums import sha256_file
-from etl_common.manifest import DataFile, EntityOutput, Manifest, SourceInfo, new_load_id
-from etl_common.schemas import ENTITIES, raw_schema, schema_fingerprint
+# the repository root, for tests.local_load (the same load layout the tests write)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from etl_common.manifest import new_load_id
+from etl_common.schemas import ENTITIES, raw_schema
+from tests.local_load import write_local_load
 
 # Realistic shapes and cardinalities; values are synthetic. Column order follows the raw schemas.
 GENERATORS = {
@@ -70,46 +72,23 @@ GENERATORS = {
 
 def generate(root: Path, rows: int) -> Path:
     """Write one Parquet file per entity (zstd, 50k-row groups, as the loader does) and a manifest."""
-    load_id = new_load_id()
-    entities = {}
     con = duckdb.connect()
+    tables = {}
     for entity in ENTITIES:
         n = (
             rows if entity != "repos" else 1_000
         )  # repos are few in reality; a million would be absurd
-        table = (
-            con.sql(GENERATORS[entity].replace("{n}", str(n)))
-            .to_arrow_table()
-            .cast(raw_schema(entity))
-        )
-        path = root / load_id / entity / "part-00000.parquet"
-        path.parent.mkdir(parents=True)
-        pq.write_table(table, path, compression="zstd", row_group_size=50_000)
-        entities[entity] = EntityOutput(
-            rows=n,
-            schema_fingerprint=schema_fingerprint(raw_schema(entity)),
-            files=[
-                DataFile(
-                    path=f"{load_id}/{entity}/part-00000.parquet",
-                    rows=n,
-                    bytes=path.stat().st_size,
-                    sha256=sha256_file(path),
-                )
-            ],
-        )
-    now = datetime.now(UTC)
-    manifest = Manifest(
-        load_id=load_id,
-        created_at=now,
-        extracted_at=now,
-        source=SourceInfo(url="bench"),
-        window={},
-        entities=entities,
+        sql = GENERATORS[entity].replace("{n}", str(n))
+        tables[entity] = con.sql(sql).to_arrow_table().cast(raw_schema(entity))
+    return write_local_load(
+        root,
+        new_load_id(),
+        tables,
+        extracted_at=datetime.now(UTC),
+        source_url="bench",
+        compression="zstd",
+        row_group_size=50_000,
     )
-    (root / "manifests").mkdir()
-    target = root / "manifests" / f"{load_id}.json"
-    target.write_bytes(manifest.to_json())
-    return target
 
 
 CHILD = """

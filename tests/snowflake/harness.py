@@ -18,20 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq
 from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from dbt_runner.duckdb_load import load_raw
 from dbt_runner.manifest_check import verify_and_stage
 from dbt_runner.snowflake_load import load_raw_snowflake
 from dbt_runner.snowflake_settings import SnowflakeSettings, load_snowflake_settings
-from etl_common.checksums import sha256_file
-from etl_common.manifest import DataFile, EntityOutput, Manifest, SourceInfo, manifest_key
 from etl_common.records import to_arrow
-from etl_common.schemas import ENTITIES, raw_schema, schema_fingerprint
+from etl_common.schemas import ENTITIES
 
 from ..dbt.dbt_harness import DbtRun, fakesnow_connect, run_dbt, snowflake_env
 from ..dbt.raw_fixtures import EXTRACTED_AT_NS, Records
+from ..local_load import write_local_load
 
 # Emulator gaps only (real Snowflake runs both): dbt unit tests need temporary tables fakesnow cannot create,
 # and assert_timestamp_macros calls TO_TIMESTAMP_TZ on a column, which fakesnow does not implement.
@@ -43,37 +41,15 @@ REL_TOL = 1e-9
 
 def write_bucket(root: Path, records: Records, load_id: str, extracted_at: datetime) -> str:
     """Parquet per entity, then the manifest (last, as the loader does); returns the manifest URI."""
-    entities = {}
-    for entity in ENTITIES:
-        key = f"{load_id}/{entity}/part-00000.parquet"
-        path = root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        table = to_arrow(entity, records[entity], load_id=load_id, extracted_at_ns=EXTRACTED_AT_NS)
-        pq.write_table(table, path)
-        entities[entity] = EntityOutput(
-            rows=table.num_rows,
-            schema_fingerprint=schema_fingerprint(raw_schema(entity)),
-            files=[
-                DataFile(
-                    path=key,
-                    rows=table.num_rows,
-                    bytes=path.stat().st_size,
-                    sha256=sha256_file(path),
-                )
-            ],
+    tables = {
+        entity: to_arrow(entity, records[entity], load_id=load_id, extracted_at_ns=EXTRACTED_AT_NS)
+        for entity in ENTITIES
+    }
+    return str(
+        write_local_load(
+            root, load_id, tables, extracted_at=extracted_at, source_url="http://cursor-sim.test"
         )
-    manifest = Manifest(
-        load_id=load_id,
-        created_at=extracted_at,
-        extracted_at=extracted_at,
-        source=SourceInfo(url="http://cursor-sim.test"),
-        window={},
-        entities=entities,
     )
-    out = root / manifest_key(load_id)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(manifest.to_json())
-    return str(out)
 
 
 def sf_env(port: int, database: str) -> dict[str, str]:
