@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from etl_common.healthcheck import probe
 from etl_common.processes import ManagedProcess, free_port, python_module_argv
-from tests.containers.engine import ENGINE, http_ok, image, missing_reason
+from tests.containers.engine import ENGINE, image, missing_reason
 
 RUNS = 5
 SERVICES = {
@@ -32,10 +33,10 @@ SERVICES = {
 }
 
 
-def wait(url: str, t0: float, timeout_s: float = 60) -> float:
-    while not http_ok(url):
+def wait(port: int, path: str, t0: float, timeout_s: float = 60) -> float:
+    while not probe(path, str(port))[0]:
         if time.monotonic() - t0 > timeout_s:
-            raise TimeoutError(url)
+            raise TimeoutError(f"127.0.0.1:{port}{path}")
         time.sleep(0.02)
     return time.monotonic() - t0
 
@@ -48,7 +49,7 @@ def container_start(name: str, path: str) -> float:
         check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     try:
-        return wait(f"http://127.0.0.1:{port}{path}", t0)
+        return wait(port, path, t0)
     finally:
         subprocess.run([ENGINE, "rm", "-f", "-t", "0", cid], capture_output=True)
 
@@ -60,7 +61,7 @@ def process_start(module: str, args: list[str], path: str) -> float:
     t0 = time.monotonic()
     proc.start()
     try:
-        return wait(f"http://127.0.0.1:{port}{path}", t0)
+        return wait(port, path, t0)
     finally:
         proc.stop()
 

@@ -18,13 +18,14 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from etl_common.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -64,12 +65,6 @@ def dotenv_values(path: Path) -> dict[str, str]:
             key, _, value = line.partition("=")
             values[key.strip()] = value.split(" #")[0].strip()
     return values
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def containers(eng: str, project: str) -> dict[str, str]:

@@ -12,11 +12,12 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pytest
+
+from etl_common.healthcheck import probe
 
 ENGINE = os.environ.get("CONTAINER_ENGINE") or ("podman" if shutil.which("podman") else "docker")
 PREFIX = os.environ.get("IMAGE_PREFIX", "cursor-analytics")
@@ -100,14 +101,6 @@ def run_job(
     return Job(proc.returncode, proc.stdout, proc.stderr)
 
 
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return 200 <= response.status < 300
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def service(
     name: str, port: int, health_path: str, *, timeout_s: float = 60.0
@@ -122,7 +115,7 @@ def service(
     ).stdout.strip()  # fmt: skip
     try:
         deadline = t0 + timeout_s
-        while not http_ok(f"http://127.0.0.1:{port}{health_path}"):
+        while not probe(health_path, str(port))[0]:
             running = inspect(cid, "{{.State.Running}}")
             if running != "true" or time.monotonic() > deadline:
                 logs = subprocess.run([ENGINE, "logs", cid], capture_output=True, text=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from etl_common.processes import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = REPO_ROOT / "dbt"
 DBT = Path(sys.executable).with_name("dbt")
@@ -88,12 +90,6 @@ def run_dbt(
     return DbtRun(
         cmd, proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - started, target_dir
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
