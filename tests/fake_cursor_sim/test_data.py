@@ -202,6 +202,7 @@ def test_reviews_are_by_other_developers_inside_the_pr_window(big: Dataset) -> N
     assert [r["id"] for r in big.reviews] == list(range(1, len(big.reviews) + 1))
     by_pr: dict[int, list[str]] = {}
     states = Counter()
+    without_comments = 0
     for r in big.reviews:
         pr = prs[r["pr_id"]]
         assert r["reviewer"] in emails and r["reviewer"] != pr["author_email"]
@@ -213,8 +214,10 @@ def test_reviews_are_by_other_developers_inside_the_pr_window(big: Dataset) -> N
         if r["state"] == "approved":
             assert list(r) == ["id", "pr_id", "reviewer", "state", "submitted_at", "body"]
         else:
-            assert 1 <= len(r["comments"]) <= 5
-            for i, comment in enumerate(r["comments"]):
+            # the key is missing (not []) when the 0-5 draw gave none (contract 2.4)
+            without_comments += "comments" not in r
+            assert "comments" not in r or 1 <= len(r["comments"]) <= 5
+            for i, comment in enumerate(r.get("comments", [])):
                 assert list(comment) == [
                     "id",
                     "pr_number",
@@ -231,6 +234,8 @@ def test_reviews_are_by_other_developers_inside_the_pr_window(big: Dataset) -> N
                     comment["state"],
                 ) == (pr["number"], pr["repo_name"], r["reviewer"], "changes_requested")
                 assert ns(comment["created_at"]) - ns(r["submitted_at"]) == i * 60 * 10**9
+    non_approved = sum(n for state, n in states.items() if state != "approved")
+    assert 0.10 < without_comments / non_approved < 0.23  # about 16% upstream
     assert set(by_pr) == set(prs)  # every PR has a review when there are 2+ developers
     assert all(1 <= len(v) <= 3 and len(set(v)) == len(v) for v in by_pr.values())
     n = len(big.reviews)

@@ -82,6 +82,11 @@ class SourceInfo(_Strict):
     version: str | None = None
     uptime_at_start: str | None = None
     generation: dict[str, Any] = Field(default_factory=dict)
+    identity: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What was compared at the start and the end of the load to prove one upstream "
+        "generation: the earliest commit, the commit count, the server uptime and the totals",
+    )
 
 
 class Manifest(_Strict):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from etl_common.errors import EtlError, SourceApiError
 from etl_common.http import PacedClient
 from loader import fallback
+from loader.partition import DayPartition
 from loader.plan import COMMITS_PAGE_SIZE, GITHUB_PAGE_SIZE, WIDE_WINDOW, Plan
 from loader.sink import EntitySink
 
@@ -59,30 +59,29 @@ class Extraction:
         # entity -> why the per-repo / per-PR fallback was used for it (absent: the filtered lists sufficed)
         self.fallbacks: dict[str, str] = {}
         self._unavailable: set[str] = set()
+        self.partition: DayPartition | None = None  # set when PRs came from day partitions
 
     async def run(self) -> None:
         self.sinks["repos"].add(self.plan.repos)
         self._page_done("repos", len(self.plan.repos), planned=1)
-        members = self.plan.member_emails
-        self.progress["commits"].pages_planned = self.plan.commit_pages
-        self.progress["pull_requests"].pages_planned = len(members)
-        self.progress["reviews"].pages_planned = len(members)
+        plan = self.plan
+        by_author = plan.pr_mode == "per_author"
+        self.progress["commits"].pages_planned = plan.commit_pages
+        self.progress["pull_requests"].pages_planned = len(plan.member_emails) if by_author else 0
+        self.progress["reviews"].pages_planned = len(plan.reviewer_emails)
         try:
             async with asyncio.TaskGroup() as tg:
-                for page in range(1, self.plan.commit_pages + 1):
+                for page in range(1, plan.commit_pages + 1):
                     tg.create_task(self._commits_page(page, tg))
-                for email in members:
-                    tg.create_task(
-                        self._member_list(
-                            "pull_requests", "/analytics/github/prs", {"author": email}, email, tg
-                        )
-                    )
-                    tg.create_task(
-                        self._member_list(
-                            "reviews", "/analytics/github/reviews", {"reviewer": email}, email, tg
-                        )
-                    )
+                if by_author:
+                    for email in plan.member_emails:
+                        tg.create_task(self._pr_list(email, tg))
+                else:
+                    tg.create_task(self._partitioned_prs())
+                for email in plan.reviewer_emails:
+                    tg.create_task(self._review_list(email, tg))
             await self._complete_pull_requests()
+            await self._ask_other_reviewers()
             await self._complete_reviews()
         except ExceptionGroup as group:
             # The first failure cancels its siblings; report it, not the group that wraps it.
@@ -108,6 +107,64 @@ class Extraction:
                 self.progress["commits"].pages_planned += 1
                 tg.create_task(self._commits_page(extra, tg))
         self._page_done("commits", added)
+
+    def _pr_list(self, email: str, tg: asyncio.TaskGroup) -> Any:
+        return self._member_list(
+            "pull_requests", "/analytics/github/prs", {"author": email}, email, tg
+        )
+
+    def _review_list(self, email: str, tg: asyncio.TaskGroup) -> Any:
+        return self._member_list(
+            "reviews", "/analytics/github/reviews", {"reviewer": email}, email, tg
+        )
+
+    async def _ask_other_reviewers(self) -> None:
+        """In replication mode only seed developers review; should their lists fall short of the
+        source's total, every other member is asked too before anything slower is tried."""
+        asked = set(self.plan.reviewer_emails)
+        rest = [e for e in self.plan.member_emails if e not in asked]
+        claimed = sum(self.claims["reviews"].claimed.values())
+        if not rest or "reviews" in self._unavailable or claimed >= self.plan.total_reviews:
+            return
+        self.progress["reviews"].pages_planned += len(rest)
+        async with asyncio.TaskGroup() as tg:
+            for email in rest:
+                tg.create_task(self._review_list(email, tg))
+
+    async def _partitioned_prs(self) -> None:
+        """All PRs from day partitions (replication mode, or per-author lists that came up short)."""
+        first, last = self.plan.pr_days or (None, None)
+        if first is None or last is None:
+            raise SourceApiError("no day range for the PR partitions")
+        progress = self.progress["pull_requests"]
+
+        def on_request(rows: int) -> None:
+            progress.pages_planned = max(progress.pages_planned, progress.pages_done + 1)
+            self._page_done("pull_requests", rows)
+
+        self.partition = DayPartition(
+            self._get,
+            first_day=first,
+            last_day=last,
+            total_prs=self.plan.total_prs,
+            repos=self.plan.repos,
+            on_request=on_request,
+        )
+        progress.pages_planned += self.partition.planned_requests
+        try:
+            prs = await self.partition.run()
+        except ExceptionGroup as group:
+            cause = _first_cause(group)
+            if (
+                isinstance(cause, SourceApiError)
+                and cause.status == 404
+                and not self.partition.found
+            ):
+                self._unavailable.add("pull_requests")  # the route is absent on this upstream
+                return
+            raise cause from None
+        self.sinks["pull_requests"].add(prs)
+        self.claims["pull_requests"].claimed.update(self.partition.report.claimed)
 
     async def _member_list(
         self,
@@ -141,28 +198,26 @@ class Extraction:
         self._page_done(entity, added)
 
     async def _complete_pull_requests(self) -> None:
-        """Per-repo sampling for every repo whose PR count falls short of `/repos` (all of them when the
-        filtered list is unavailable; only those with authors the member list cannot reach otherwise)."""
+        """Complete the PRs when the author-filtered lists fall short of `/admin/stats` (authors without
+        an email): day partitions, which prove themselves. Only when `/analytics/github/prs` is absent,
+        per-repo sampling of every repo."""
         sink = self.sinks["pull_requests"]
-        have = Counter(sink.collected.get("repo_name", []))
-        short = [
-            r
-            for r in self.plan.repos
-            if isinstance(r.get("total_pull_requests_count"), int)
-            and have[r.get("full_name")] < r["total_pull_requests_count"]
-        ]
-        if "pull_requests" in self._unavailable:
-            self.fallbacks["pull_requests"] = "/analytics/github/prs unavailable (404)"
-            short = list(self.plan.repos)
-        elif not short and sink.rows_seen >= self.plan.total_prs:
-            return
-        else:
+        if (
+            "pull_requests" not in self._unavailable
+            and self.partition is None
+            and sink.rows_seen < self.plan.total_prs
+        ):
             self.fallbacks["pull_requests"] = (
                 f"author-filtered lists gave {sink.rows_seen} of {self.plan.total_prs} PRs; "
-                f"sampled {len(short)} repos"
+                "completed by day partitions"
             )
-        self.progress["pull_requests"].pages_planned += len(short)
-        results = await asyncio.gather(*(self._repo_prs(repo) for repo in short))
+            await self._partitioned_prs()
+        if "pull_requests" not in self._unavailable:
+            return  # verification judges what the lists and partitions gave
+        self.fallbacks["pull_requests"] = "/analytics/github/prs unavailable (404)"
+        repos = list(self.plan.repos)
+        self.progress["pull_requests"].pages_planned += len(repos)
+        results = await asyncio.gather(*(self._repo_prs(repo) for repo in repos))
         for prs in results:
             self._page_done("pull_requests", sink.add(prs))
 

@@ -28,8 +28,13 @@ class TerminalProgress:
         self.plan = plan
         self.stream.write(
             f"plan: {plan.total_commits:,} commits, {plan.total_prs:,} PRs, {plan.total_reviews:,} reviews, "
-            f"{len(plan.member_emails)} members, {len(plan.repos)} repos; "
-            f"at most {plan.estimated_requests} requests\n"
+            f"{len(plan.member_emails)} members, {len(plan.repos)} repos; PRs "
+            + (
+                "by author"
+                if plan.pr_mode == "per_author"
+                else f"by {plan.pr_windows} day partitions (clones have no email)"
+            )
+            + f"; about {plan.estimated_requests} requests\n"
         )
 
     def __call__(self, progress: dict[str, EntityProgress]) -> None:

@@ -25,6 +25,7 @@ from etl_common.pacing import TokenBucket
 from etl_common.schemas import ENTITIES
 from etl_common.storage import open_store
 from loader.extract import Extraction, ProgressCallback
+from loader.identity import identity_record
 from loader.plan import WIDE_WINDOW, Plan, discover, snapshot
 from loader.sink import EntitySink
 from loader.verify import completeness_checks, orphan_checks, require
@@ -91,6 +92,8 @@ async def extract(
                         "total_prs": plan.total_prs,
                         "total_reviews": plan.total_reviews,
                         "members": len(plan.member_emails),
+                        "seed_developers": plan.seed_developers,
+                        "pr_mode": plan.pr_mode,
                         "repos": len(plan.repos),
                         "estimated_requests": plan.estimated_requests,
                     },
@@ -143,6 +146,7 @@ async def extract(
                 version=plan.snapshot.version,
                 uptime_at_start=plan.snapshot.uptime_raw,
                 generation=plan.snapshot.generation,
+                identity=identity_record(plan.snapshot, after),
             ),
             window={"startDate": WIDE_WINDOW["startDate"], "endDate": WIDE_WINDOW["endDate"]},
             entities={
@@ -164,6 +168,12 @@ async def extract(
             requests={
                 **requests,
                 "estimated": plan.estimated_requests,
+                "pr_mode": plan.pr_mode,
+                **(
+                    {"pr_partitions": extraction.partition.report.as_dict()}
+                    if extraction.partition
+                    else {}
+                ),
                 "fallbacks": extraction.fallbacks,
                 "duplicates_removed": {e: sinks[e].duplicates for e in ENTITIES},
             },

@@ -47,7 +47,9 @@ def completeness_checks(
         ),
         _equal("pull_requests = admin/stats total_prs", plan.total_prs, prs.rows_seen),
         _claims(
-            "pull_requests = sum of per-author totals",
+            "pull_requests = sum of per-author totals"
+            if plan.pr_mode == "per_author"
+            else "pull_requests = sum of day-partition totals + PRs in no window",
             claims["pull_requests"],
             prs,
             fallbacks.get("pull_requests"),
@@ -62,7 +64,24 @@ def completeness_checks(
         _equal("repos = /repos entries", len(plan.repos), repos.rows_seen),
     ]
     checks.append(_per_repo_pr_counts(plan, prs))
+    checks.append(_dense_pr_ids(plan, prs))
     return checks
+
+
+def _dense_pr_ids(plan: Plan, prs: EntitySink) -> Check:
+    """PR ids are exactly 1..total_prs on the upstream (contract 10.2): every id present, none else."""
+    ids = prs.keys
+    missing = sum(1 for n in range(1, plan.total_prs + 1) if n not in ids)
+    extra = sum(1 for i in ids if not (isinstance(i, int) and 1 <= i <= plan.total_prs))
+    return Check(
+        name="pull_requests ids = 1..total_prs",
+        expected=plan.total_prs,
+        actual=plan.total_prs - missing,
+        ok=missing == 0 and extra == 0,
+        # informational in seed mode (nothing there depends on density); the partitions rely on it
+        blocking=plan.pr_mode == "day_partition",
+        detail=f"{missing} missing, {extra} outside the range" if missing or extra else "",
+    )
 
 
 def _claims(name: str, claims: ListClaims, sink: EntitySink, fallback: str | None) -> Check:

@@ -21,7 +21,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # HOST and PORT as every service here reads them (the container image sets HOST=0.0.0.0)
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    p.add_argument("--developers", type=int, default=2)
+    # the upstream reads CURSOR_SIM_DEVELOPERS when -developers is absent (its compose sets 50)
+    p.add_argument(
+        "--developers", type=int, default=int(os.environ.get("CURSOR_SIM_DEVELOPERS", "2"))
+    )
+    p.add_argument(
+        "--seed-developers",
+        type=int,
+        default=None,
+        help="developers in the seed file (default: all); the rest are replicated clones, as the "
+        "upstream's default deployment runs 50 developers from a 2-developer seed",
+    )
+    p.add_argument(
+        "--tz",
+        default=None,
+        help="the server's time zone (IANA name; default UTC): timestamps carry its offsets, as the "
+        "upstream's do when its host has TZ set",
+    )
+    p.add_argument(
+        "--uptime-offset-s",
+        type=float,
+        default=0.0,
+        help="test knob: report uptime as if the server had started this many seconds earlier",
+    )
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(
@@ -41,7 +63,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def serve(args: argparse.Namespace, t0: float) -> None:
-    dataset = generate(args.developers, args.days, args.seed, args.now)
+    dataset = generate(
+        args.developers,
+        args.days,
+        args.seed,
+        args.now,
+        seed_developers=args.seed_developers,
+        tz=args.tz,
+    )
     counts = {
         "commits": len(dataset.commits),
         "pull_requests": len(dataset.pull_requests),
@@ -49,7 +78,10 @@ async def serve(args: argparse.Namespace, t0: float) -> None:
         "repos": len(dataset.repos),
     }
     app = create_app(
-        dataset, rate_limit_per_minute=args.rate_limit_per_minute, api_key=args.api_key
+        dataset,
+        rate_limit_per_minute=args.rate_limit_per_minute,
+        api_key=args.api_key,
+        uptime_offset_s=args.uptime_offset_s,
     )
     del dataset  # the app keeps only its compiled bytes and indexes
     config = uvicorn.Config(

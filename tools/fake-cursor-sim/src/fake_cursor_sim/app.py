@@ -71,7 +71,7 @@ class CoreApp:
         fired = state.faults.firing(path)
         kinds = {rule.kind: rule for rule in fired}
         if "regenerate" in kinds:
-            state.regenerate()
+            state.regenerate(same_totals=kinds["regenerate"].same_totals)
         if "delay" in kinds:
             await asyncio.sleep(kinds["delay"].seconds)
         if "status" in kinds:
@@ -114,9 +114,18 @@ def _fault_status(status: int) -> Resp:
 
 
 def create_app(
-    dataset: Dataset, *, rate_limit_per_minute: int = 100, api_key: str = DEFAULT_API_KEY
+    dataset: Dataset,
+    *,
+    rate_limit_per_minute: int = 100,
+    api_key: str = DEFAULT_API_KEY,
+    uptime_offset_s: float = 0.0,
 ) -> ControlMiddleware:
     """The ASGI app; `app.state` is the live `DoubleState` (store, counters, faults)."""
-    state = DoubleState(dataset, rate_limit_per_minute=rate_limit_per_minute, api_key=api_key)
+    state = DoubleState(
+        dataset,
+        rate_limit_per_minute=rate_limit_per_minute,
+        api_key=api_key,
+        uptime_offset_s=uptime_offset_s,
+    )
     core = AuthMiddleware(CoreApp(state), api_key)
     return ControlMiddleware(RateLimitMiddleware(core, rate_limit_per_minute), state)

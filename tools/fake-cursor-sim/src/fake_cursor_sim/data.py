@@ -2,6 +2,12 @@
 
 `generate(developers, days, seed, now)` returns plain JSON-ready dicts exactly as the wire sends them. The
 same arguments always give the same data; the upstream itself is seeded from the clock, so tests pin `now`.
+
+Replication mode (`seed_developers` < `developers`, the upstream's own default deployment: 50 developers from
+its 2-developer seed file, contract 4.7 and 10.2) adds clones of the seed developers: `user_001_clone3`,
+`clone3_alice@example.com`, "Alice Developer (Clone 3)", on their original's team and repo. Clone-authored PRs
+carry `author_email` and `author_name` as "", and only seed developers review. `tz` renders every timestamp
+in that zone with its offset (DST included), as the upstream does when its host has `TZ` set.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fake_cursor_sim.timefmt import DAY_NS, NS, datetime_to_ns, fmt_ns
+from fake_cursor_sim.timefmt import DAY_NS, NS, Formatter, datetime_to_ns, formatter
 
 OWNER = "acme-corp"
 REPO_NAMES = (
@@ -108,6 +114,7 @@ class Developer:
     region: str
     activity: str
     ai_level: float
+    clone_of: str | None = None  # the seed developer's user id, for a replicated clone
 
 
 @dataclass
@@ -118,19 +125,26 @@ class Dataset:
     days: int
     seed: int
     generated_at: datetime
+    seed_developers: int
+    tz: str | None
     commits: list[dict[str, Any]]
     pull_requests: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     repos: list[dict[str, Any]]
     members: list[dict[str, str]]
-    people: list[Developer]
+    people: list[Developer]  # seed developers first, then clones
     teams: list[str]
+    issues: int
     commit_ts_ns: list[int] = field(repr=False, default_factory=list)
     pr_created_ns: list[int] = field(repr=False, default_factory=list)
 
     @property
     def regions(self) -> list[str]:
         return sorted({p.region for p in self.people})
+
+    @property
+    def seed_people(self) -> list[Developer]:
+        return self.people[: self.seed_developers]
 
 
 def _vary_precision(rng: random.Random, ns: int) -> int:
@@ -177,6 +191,29 @@ def _people(
     return people
 
 
+def _clones(seeds: list[Developer], developers: int) -> list[Developer]:
+    """Developers `len(seeds)`.. `developers - 1` as clones: clone k of seed i is developer k*K + i."""
+    k = len(seeds)
+    clones = []
+    for j in range(k, developers):
+        orig, n = seeds[j % k], j // k
+        clones.append(
+            Developer(
+                user_id=f"{orig.user_id}_clone{n}",
+                name=f"{orig.name} (Clone {n})",
+                email=f"clone{n}_{orig.email}",
+                team=orig.team,
+                repo=orig.repo,
+                seniority=orig.seniority,
+                region=orig.region,
+                activity=orig.activity,
+                ai_level=orig.ai_level,
+                clone_of=orig.user_id,
+            )
+        )
+    return clones
+
+
 def _commit(rng: random.Random, dev: Developer, ts: str, branch: str) -> dict[str, Any]:
     added = max(10, int(rng.lognormvariate(5.1, 0.65)))
     deleted = max(1, int(added * rng.uniform(0.08, 0.3)))
@@ -219,7 +256,11 @@ def _ratio(numerator: int, denominator: int) -> float | int:
 
 
 def _pull_request(
-    rng: random.Random, dev: Developer, group: list[dict[str, Any]], stamps: list[int]
+    rng: random.Random,
+    dev: Developer,
+    group: list[dict[str, Any]],
+    stamps: list[int],
+    fmt: Formatter,
 ) -> tuple[dict[str, Any], int, int]:
     """The PR wrapping `group`; also its created and review-window end instants (ns)."""
     created = stamps[0] - rng.randrange(60) * 60 * NS
@@ -235,8 +276,9 @@ def _pull_request(
         "body": f"Auto-generated PR from {len(group)} commits",
         "state": state,
         "author_id": dev.user_id,
-        "author_email": dev.email,
-        "author_name": dev.name,
+        # the upstream leaves a clone's email and name empty on its PRs (contract 4.7)
+        "author_email": "" if dev.clone_of else dev.email,
+        "author_name": "" if dev.clone_of else dev.name,
         "repo_name": dev.repo,
         "base_branch": "main",
         "head_branch": group[0]["branchName"],
@@ -251,36 +293,40 @@ def _pull_request(
         "tab_lines": tab,
         "composer_lines": composer,
         "commit_ids": [c["commitHash"] for c in group],
-        "created_at": fmt_ns(created),
+        "created_at": fmt(created),
         "updated_at": group[-1]["commitTs"],
     }
     end = created + 7 * DAY_NS
     if state == "merged":
         end = created + rng.randint(1, 7) * DAY_NS
-        pr["merged_at"] = fmt_ns(end)
+        pr["merged_at"] = fmt(end)
     elif state == "closed":
         end = created + rng.randint(1, 14) * DAY_NS
-        pr["closed_at"] = fmt_ns(end)
+        pr["closed_at"] = fmt(end)
     pr["was_reverted"] = False
     pr["is_bug_fix"] = False
     return pr, created, end
 
 
 def _reviews(
-    rng: random.Random, prs: list[tuple[dict[str, Any], int, int]], people: list[Developer]
+    rng: random.Random,
+    prs: list[tuple[dict[str, Any], int, int]],
+    reviewers: list[Developer],
+    fmt: Formatter,
 ) -> list[dict[str, Any]]:
-    """1-3 reviews per PR by distinct non-authors; ids follow a random PR order, as upstream."""
+    """1-3 reviews per PR by distinct seed developers other than the author; ids follow a random PR
+    order, as upstream. Non-approved reviews draw 0-5 comments and carry no `comments` key with none."""
     order = list(range(len(prs)))
     rng.shuffle(order)
     reviews: list[dict[str, Any]] = []
-    others = len(people) - 1
     for index in order:
         pr, created, end = prs[index]
+        author = pr["_author"]  # an index into `reviewers` for a seed author, else -1
+        others = len(reviewers) - (author >= 0)
         if others < 1:
             continue
-        author = pr["_author"]
         for pick in rng.sample(range(others), min(rng.randint(1, 3), others)):
-            reviewer = people[pick + 1 if pick >= author else pick].email
+            reviewer = reviewers[pick + 1 if 0 <= author <= pick else pick].email
             r = rng.random()
             state = "approved" if r < 0.7 else "changes_requested" if r < 0.9 else "pending"
             submitted = _vary_precision(rng, created + rng.randrange(end - created + 1))
@@ -289,10 +335,11 @@ def _reviews(
                 "pr_id": pr["id"],
                 "reviewer": reviewer,
                 "state": state,
-                "submitted_at": fmt_ns(submitted),
+                "submitted_at": fmt(submitted),
                 "body": rng.choice(REVIEW_BODIES),
             }
-            if state != "approved":
+            comments = 0 if state == "approved" else rng.randint(0, 5)
+            if comments:
                 review["comments"] = [
                     {
                         "id": rng.randrange(1_000_000),
@@ -301,21 +348,33 @@ def _reviews(
                         "author_id": reviewer,
                         "body": rng.choice(REVIEW_BODIES),
                         "state": "changes_requested",
-                        "created_at": fmt_ns(submitted + i * 60 * NS),
+                        "created_at": fmt(submitted + i * 60 * NS),
                     }
-                    for i in range(rng.randint(1, 5))
+                    for i in range(comments)
                 ]
             reviews.append(review)
     return reviews
 
 
-def generate(developers: int, days: int, seed: int, now: datetime | None = None) -> Dataset:
-    """A full generation: commits over `[now - days, now]`, their PRs, reviews, repos and members."""
-    if developers < 1 or days < 1:
-        raise ValueError("developers and days must be at least 1")
+def generate(
+    developers: int,
+    days: int,
+    seed: int,
+    now: datetime | None = None,
+    *,
+    seed_developers: int | None = None,
+    tz: str | None = None,
+) -> Dataset:
+    """A full generation: commits over `[now - days, now]`, their PRs, reviews, repos and members.
+
+    `seed_developers` (default: all) is the size of the seed file; the rest are its clones."""
+    seed_developers = developers if seed_developers is None else seed_developers
+    if developers < 1 or days < 1 or not 1 <= seed_developers <= developers:
+        raise ValueError("developers and days must be at least 1, seed developers 1..developers")
     now = (now or datetime.now(UTC)).astimezone(UTC)
+    fmt = formatter(tz)
     rng = random.Random(seed)
-    n_repos = _repo_count(developers)
+    n_repos = _repo_count(seed_developers)
     repos = [
         f"{OWNER}/{REPO_NAMES[i % len(REPO_NAMES)]}"
         + (f"-{i // len(REPO_NAMES) + 1}" if i >= len(REPO_NAMES) else "")
@@ -325,7 +384,8 @@ def generate(developers: int, days: int, seed: int, now: datetime | None = None)
         TEAMS[i % len(TEAMS)] + (f" {i // len(TEAMS) + 1}" if i >= len(TEAMS) else "")
         for i in range(n_repos)
     ]
-    people = _people(rng, developers, repos, teams)
+    seeds = _people(rng, seed_developers, repos, teams)
+    people = seeds + _clones(seeds, developers)
     end_ns = datetime_to_ns(now)
     start_ns = end_ns - days * DAY_NS
     per_day = COMMITS_PER_DEV_PER_90_DAYS / 90
@@ -345,7 +405,7 @@ def generate(developers: int, days: int, seed: int, now: datetime | None = None)
             branch = _branch(rng)
             group = []
             for ts in stamps[i : i + size]:
-                commit = _commit(rng, dev, fmt_ns(ts), branch)
+                commit = _commit(rng, dev, fmt(ts), branch)
                 commit_hash = f"{rng.getrandbits(48):012x}"
                 while commit_hash in hashes:
                     commit_hash = f"{rng.getrandbits(48):012x}"
@@ -353,8 +413,8 @@ def generate(developers: int, days: int, seed: int, now: datetime | None = None)
                 commit["commitHash"] = commit_hash
                 group.append(commit)
                 commits.append((ts, commit))
-            pr, created, end = _pull_request(rng, dev, group, stamps[i : i + size])
-            pr["_author"] = dev_index
+            pr, created, end = _pull_request(rng, dev, group, stamps[i : i + size], fmt)
+            pr["_author"] = dev_index if dev_index < seed_developers else -1
             prs.append((pr, created, end))
             i += size
 
@@ -363,7 +423,7 @@ def generate(developers: int, days: int, seed: int, now: datetime | None = None)
     rng.shuffle(numbering)
     for number, index in enumerate(numbering, start=1):
         prs[index][0]["id"] = prs[index][0]["number"] = number
-    reviews = _reviews(rng, prs, people)
+    reviews = _reviews(rng, prs, seeds, fmt)
     for pr, _, _ in prs:
         del pr["_author"]
 
@@ -387,6 +447,8 @@ def generate(developers: int, days: int, seed: int, now: datetime | None = None)
         days=days,
         seed=seed,
         generated_at=now,
+        seed_developers=seed_developers,
+        tz=tz,
         commits=[c for _, c in commits],
         pull_requests=[p for p, _, _ in prs],
         reviews=reviews,
@@ -394,6 +456,61 @@ def generate(developers: int, days: int, seed: int, now: datetime | None = None)
         members=[{"name": p.name, "email": p.email, "role": "member"} for p in people],
         people=people,
         teams=teams,
+        # issues are not served; the upstream opens one for about 40% of merged PRs (contract 2.7)
+        issues=round(0.4 * sum(pr["state"] == "merged" for pr, _, _ in prs)),
         commit_ts_ns=[ts for ts, _ in commits],
         pr_created_ns=[created for _, created, _ in prs],
+    )
+
+
+def rerandomised(ds: Dataset, seed: int) -> Dataset:
+    """The same shape and totals with new identities: new commit hashes and a new PR numbering, as a
+    regenerate that happens to land on the old totals would give (what a run identity must still catch)."""
+    rng = random.Random(seed)
+    hashes: dict[str, str] = {}
+    taken: set[str] = set()
+    for commit in ds.commits:
+        new = f"{rng.getrandbits(48):012x}"
+        while new in taken:
+            new = f"{rng.getrandbits(48):012x}"
+        taken.add(new)
+        hashes[commit["commitHash"]] = new
+    numbering = list(range(1, len(ds.pull_requests) + 1))
+    rng.shuffle(numbering)
+    renumber = {pr["id"]: n for pr, n in zip(ds.pull_requests, numbering, strict=True)}
+    commits = [{**c, "commitHash": hashes[c["commitHash"]]} for c in ds.commits]
+    prs = [
+        (
+            {
+                **pr,
+                "id": renumber[pr["id"]],
+                "number": renumber[pr["id"]],
+                "commit_ids": [hashes[h] for h in pr["commit_ids"]],
+            },
+            created,
+        )
+        for pr, created in zip(ds.pull_requests, ds.pr_created_ns, strict=True)
+    ]
+    prs.sort(key=lambda item: item[0]["id"])
+    reviews = [
+        {
+            **r,
+            "pr_id": renumber[r["pr_id"]],
+            **(
+                {"comments": [{**c, "pr_number": renumber[r["pr_id"]]} for c in r["comments"]]}
+                if "comments" in r
+                else {}
+            ),
+        }
+        for r in ds.reviews
+    ]
+    return Dataset(
+        **{
+            **vars(ds),
+            "seed": seed,
+            "commits": commits,
+            "pull_requests": [pr for pr, _ in prs],
+            "pr_created_ns": [created for _, created in prs],
+            "reviews": reviews,
+        }
     )

@@ -20,6 +20,7 @@ class Rule:
     status: int = 503
     seconds: float = 1.0
     field: str = ""
+    same_totals: bool = False  # regenerate: keep the totals, change every identity
     seen: int = 0
     applied: int = 0
 
@@ -42,7 +43,16 @@ def parse_rules(payload: Any) -> list[Rule]:
     for raw in payload["rules"]:
         if not isinstance(raw, dict) or raw.get("kind") not in KINDS:
             raise ValueError(f"each rule needs a kind in {KINDS}: {raw!r}")
-        unknown = set(raw) - {"kind", "path_prefix", "times", "after", "status", "seconds", "field"}
+        unknown = set(raw) - {
+            "kind",
+            "path_prefix",
+            "times",
+            "after",
+            "status",
+            "seconds",
+            "field",
+            "same_totals",
+        }
         if unknown:
             raise ValueError(f"unknown rule keys {sorted(unknown)}")
         rule = Rule(
@@ -53,6 +63,7 @@ def parse_rules(payload: Any) -> list[Rule]:
             status=int(raw.get("status", 503)),
             seconds=float(raw.get("seconds", 1.0)),
             field=str(raw.get("field", "")),
+            same_totals=bool(raw.get("same_totals", False)),
         )
         if rule.kind == "remove_field" and not rule.field:
             raise ValueError("remove_field needs a field")

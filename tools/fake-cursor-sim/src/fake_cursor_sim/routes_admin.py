@@ -12,16 +12,19 @@ from fake_cursor_sim.store import Store
 VERSION = "2.0.0"
 
 
-def go_duration(seconds: float) -> str:
-    """Go's `time.Duration.String()` of a duration truncated to whole seconds ("0s", "45s", "6m0s")."""
-    total = int(seconds)
-    hours, rem = divmod(total, 3600)
-    minutes, secs = divmod(rem, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
+def coarse_uptime(seconds: float) -> str:
+    """`server.uptime` as the upstream prints it (contract 10.1): exact whole seconds below a minute
+    (`42s`); then Go's `Duration.Round(time.Minute).String()` (`1m0s`, `1h2m0s`; halves round away from
+    zero, so 1m30s reads `2m0s`); from one day on `XdYhZm` with zero parts left out (`1d`, `2d3h`, `1d4m`)."""
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    minutes = int(seconds // 60) + (seconds % 60 >= 30)
+    if minutes < 24 * 60:
+        hours, mins = divmod(minutes, 60)
+        return f"{hours}h{mins}m0s" if hours else f"{mins}m0s"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    return f"{days}d" + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
 
 
 def _counts(values: list[str]) -> dict[str, int]:
@@ -42,8 +45,9 @@ def generation(store: Store) -> dict[str, Any]:
         "total_commits": store.totals["commits"],
         "total_prs": store.totals["prs"],
         "total_reviews": store.totals["reviews"],
-        "total_issues": 0,
-        "total_developers": store.developers,
+        "total_issues": store.totals.get("issues", 0),
+        # the seed file's developers, not the replicated total (contract 4.7)
+        "total_developers": store.seed_developers,
         "data_size": store.data_size,
     }
 
@@ -98,7 +102,7 @@ def config(store: Store, port: int, uptime_s: float) -> Resp:
             },
             "seed": {
                 "version": "1.0",
-                "developers": store.developers,
+                "developers": store.seed_developers,
                 "repositories": len(store.repo_names),
                 "organizations": ["acme-corp"],
                 "divisions": ["Engineering"],
@@ -120,7 +124,7 @@ def config(store: Store, port: int, uptime_s: float) -> Resp:
                     "response_count": 150,
                 },
             },
-            "server": {"port": port, "version": VERSION, "uptime": go_duration(uptime_s)},
+            "server": {"port": port, "version": VERSION, "uptime": coarse_uptime(uptime_s)},
         }
     )
 

@@ -125,7 +125,8 @@ def pull_requests(store: Store, q: dict[str, str], rng: random.Random) -> Resp:
                 return error(f"invalid {name} format (use YYYY-MM-DD)", 400)
         bounds.append(day)
     start_ns = bounds[0] * DAY_NS if bounds[0] is not None else None
-    end_ns = (bounds[1] + 1) * DAY_NS if bounds[1] is not None else None
+    # inclusive only up to D 23:59:59.000, like the commits window (contract 10.3)
+    end_ns = bounds[1] * DAY_NS + 86_399 * NS if bounds[1] is not None else None
     rows: list[PullRequest] = store.prs_by_author.get(author, []) if author else store.prs
     if status or start_ns is not None or end_ns is not None:
         rows = [
@@ -133,11 +134,13 @@ def pull_requests(store: Store, q: dict[str, str], rng: random.Random) -> Resp:
             for pr in rows
             if (not status or pr.state == status)
             and (start_ns is None or pr.created_ns >= start_ns)
-            and (end_ns is None or pr.created_ns < end_ns)
+            and (end_ns is None or pr.created_ns <= end_ns)
         ]
     bodies = [pr.body for pr in rows]
     params = {k: q[k] for k in ("status", "author", "start_date", "end_date") if q.get(k)}
-    data = _page(bodies, page, page_size, None if author else rng)
+    # stable (ascending id) only with `author` alone; any other filter iterates a Go map (contract 2.5)
+    stable = bool(author) and not (status or start_ns is not None or end_ns is not None)
+    data = _page(bodies, page, page_size, None if stable else rng)
     return _wrapper(data, len(bodies), page, page_size, params)
 
 

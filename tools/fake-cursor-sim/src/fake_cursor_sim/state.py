@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from fake_cursor_sim.data import Dataset, generate
+from fake_cursor_sim.data import Dataset, generate, rerandomised
 from fake_cursor_sim.faults import FaultBook
 from fake_cursor_sim.store import Store, compile_store
 
@@ -25,11 +25,22 @@ class Counters:
 
 
 class DoubleState:
-    def __init__(self, dataset: Dataset, *, rate_limit_per_minute: int, api_key: str) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        rate_limit_per_minute: int,
+        api_key: str,
+        uptime_offset_s: float = 0.0,
+    ) -> None:
         self.store: Store = compile_store(dataset)
         self.rate_limit_per_minute = rate_limit_per_minute
         self.api_key = api_key
-        self.started = time.monotonic()
+        # a test knob: report uptime as if the server had started this much earlier (e.g. past a day)
+        self.started = time.monotonic() - uptime_offset_s
+        # how the current generation was made, so a same-totals regenerate can rebuild and re-identify it
+        self._recipe = (dataset.seed, dataset.generated_at)
+        self._salt = 0
         self.rng = random.Random()  # not seeded: list order is random on every request, as upstream
         self.faults = FaultBook()
         self.counters = Counters()
@@ -39,20 +50,39 @@ class DoubleState:
     def uptime_s(self) -> float:
         return time.monotonic() - self.started
 
-    def regenerate(self) -> float:
-        """A new universe with another seed (never with the same three totals); returns seconds taken."""
+    def regenerate(self, *, same_totals: bool = False) -> float:
+        """A new universe; returns seconds taken. By default another seed that never gives the same three
+        totals; with `same_totals`, the same shape and totals under new hashes and PR numbers (the case a
+        run identity built on totals alone would miss)."""
         t0 = time.perf_counter()
         old = self.store
-        seed = old.seed
-        while True:
-            seed += 1
-            dataset = generate(old.developers, old.days, seed, datetime.now(UTC))
-            if (len(dataset.commits), len(dataset.pull_requests), len(dataset.reviews)) != (
-                old.totals["commits"],
-                old.totals["prs"],
-                old.totals["reviews"],
-            ):
-                break
+
+        def make(seed: int, now: datetime) -> Dataset:
+            return generate(
+                old.developers,
+                old.days,
+                seed,
+                now,
+                seed_developers=old.seed_developers,
+                tz=old.tz,
+            )
+
+        if same_totals:
+            self._salt += 1
+            seed, now = self._recipe
+            dataset = rerandomised(make(seed, now), seed * 1_000 + self._salt)
+        else:
+            seed = old.seed
+            while True:
+                seed += 1
+                dataset = make(seed, datetime.now(UTC))
+                if (len(dataset.commits), len(dataset.pull_requests), len(dataset.reviews)) != (
+                    old.totals["commits"],
+                    old.totals["prs"],
+                    old.totals["reviews"],
+                ):
+                    break
+            self._recipe = (seed, dataset.generated_at)
         self.store = compile_store(dataset)
         self.regenerations += 1
         seconds = time.perf_counter() - t0

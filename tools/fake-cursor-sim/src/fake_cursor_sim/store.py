@@ -12,7 +12,7 @@ from typing import Any
 
 from fake_cursor_sim.data import Dataset, Developer
 from fake_cursor_sim.encoding import go_body, go_json
-from fake_cursor_sim.timefmt import DAY_NS
+from fake_cursor_sim.timefmt import DAY_NS, Formatter, formatter
 
 
 @dataclass
@@ -35,7 +35,10 @@ class Store:
     days: int
     seed: int
     generated_at: datetime
-    people: list[Developer]
+    seed_developers: int  # what /admin/stats calls total_developers (the seed file's developers)
+    tz: str | None
+    fmt: Formatter  # timestamps in the server's zone
+    people: list[Developer]  # the seed developers, which /admin/* describe
     teams: list[str]
     repo_names: list[str]
     totals: dict[str, int]
@@ -72,13 +75,17 @@ def compile_store(ds: Dataset) -> Store:
         days=ds.days,
         seed=ds.seed,
         generated_at=ds.generated_at,
-        people=ds.people,
+        seed_developers=ds.seed_developers,
+        tz=ds.tz,
+        fmt=formatter(ds.tz),
+        people=ds.seed_people,
         teams=ds.teams,
         repo_names=[r["full_name"] for r in ds.repos],
         totals={
             "commits": len(ds.commits),
             "prs": len(ds.pull_requests),
             "reviews": len(ds.reviews),
+            "issues": ds.issues,
         },
         data_size="",
         stats_extra=_stats_extra(ds),

@@ -23,11 +23,16 @@ def run_double(
     api_key: str = "cursor-sim-dev-key",
     timeout_s: float = 60.0,
     now: datetime | None = None,
+    seed_developers: int | None = None,
+    tz: str | None = None,
+    uptime_offset_s: float = 0.0,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Yield the base URL of a ready double. Readiness is probed on `/_double/stats`, which is exempt from
     the rate limit, so probing never spends the tokens a test is about to measure. `now` pins the
-    generation instant (fully reproducible data); by default it is the start time, as upstream."""
-    port = free_port()
+    generation instant (fully reproducible data); by default it is the start time, as upstream.
+    `seed_developers` turns on replication mode, `tz` the server's zone; `port` reuses a port (a restart)."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     argv = python_module_argv(
         "fake_cursor_sim",
@@ -44,6 +49,9 @@ def run_double(
         "--api-key",
         api_key,
         *(("--now", now.isoformat()) if now is not None else ()),
+        *(("--seed-developers", str(seed_developers)) if seed_developers is not None else ()),
+        *(("--tz", tz) if tz else ()),
+        *(("--uptime-offset-s", str(uptime_offset_s)) if uptime_offset_s else ()),
     )
     with tempfile.TemporaryDirectory(prefix="fake-cursor-sim-") as tmp:
         process = ManagedProcess("fake-cursor-sim", argv, log_path=Path(tmp) / "double.log")

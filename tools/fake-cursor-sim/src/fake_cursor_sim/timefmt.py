@@ -6,7 +6,9 @@ several times faster, because generation renders a few hundred thousand timestam
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
@@ -24,7 +26,7 @@ def day_string(day_index: int) -> str:
     return text
 
 
-def fmt_ns(ns: int) -> str:
+def fmt_ns(ns: int, suffix: str = "Z") -> str:
     seconds, frac = divmod(ns, NS)
     day, rem = divmod(seconds, 86_400)
     clock = _clock_cache.get(rem)
@@ -35,7 +37,41 @@ def fmt_ns(ns: int) -> str:
     text = day_string(day) + clock
     if frac:
         text += "." + f"{frac:09d}".rstrip("0")
-    return text + "Z"
+    return text + suffix
+
+
+Formatter = Callable[[int], str]
+_OFFSET_BUCKET_NS = 900 * NS  # zone transitions fall on quarter hours in every IANA zone
+
+
+def formatter(tz: str | None) -> Formatter:
+    """RFC 3339 rendering in the server's zone, as Go's `time.Local` prints it: the local wall clock plus
+    that instant's offset (DST included), `Z` whenever the offset is zero. `None` or "UTC" is `fmt_ns`."""
+    if not tz or tz == "UTC":
+        return fmt_ns
+    zone = ZoneInfo(tz)  # ZoneInfoNotFoundError (a KeyError) names an unknown zone
+    offsets: dict[int, tuple[int, str]] = {}
+
+    def offset(ns: int) -> tuple[int, str]:
+        bucket = ns // _OFFSET_BUCKET_NS
+        found = offsets.get(bucket)
+        if found is None:
+            instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)
+            local_offset = instant.astimezone(zone).utcoffset() or timedelta()
+            seconds = int(local_offset.total_seconds())
+            sign = "-" if seconds < 0 else "+"
+            hh, mm = divmod(abs(seconds) // 60, 60)
+            found = offsets[bucket] = (
+                seconds * NS,
+                "Z" if seconds == 0 else f"{sign}{hh:02d}:{mm:02d}",
+            )
+        return found
+
+    def fmt_local(ns: int) -> str:
+        shift, suffix = offset(ns)
+        return fmt_ns(ns + shift, suffix)
+
+    return fmt_local
 
 
 def datetime_to_ns(value: datetime) -> int:
