@@ -1,12 +1,13 @@
 """Extraction benchmark: our request plan beside the naive pager, against the double, in the same run.
 
-For each scale (developers x 90 days) it starts a double with the upstream's limit (100 requests/minute) and
+For each scale (developers x 90 days; `50/2` is 50 developers replicated from a 2-developer seed, the
+upstream's own default deployment) it starts a double with the upstream's limit (100 requests/minute) and
 measures the loader's wall time against the physical floor `(requests - 100) / (100/60 s)`, its 429s and
 its completeness; then the naive pager's rows and request count (run against an unlimited double with the same
 seed, so its rate-limited time is the same floor formula: waiting hours for it would prove nothing more).
 With the limit off it also measures CPU cost (50 developers) and peak RSS (200 developers) of the real CLI.
 
-    .venv/bin/python bench/bench_extract.py [--scales 2,50,200] [--skip-limited]
+    .venv/bin/python bench/bench_extract.py [--scales 2,50,50/2,200] [--skip-limited]
 """
 
 from __future__ import annotations
@@ -99,13 +100,14 @@ async def run_naive(url: str) -> tuple[dict[str, int], int]:
     )
 
 
-def bench_scale(devs: int, seed: int, limited: bool) -> dict:
-    row: dict = {"developers": devs}
+def bench_scale(scale: str, limited: bool) -> dict:
+    devs, _, seed_text = scale.partition("/")
+    shape = {"developers": int(devs), "seed_developers": int(seed_text) if seed_text else None}
+    seed = 100 + int(devs)
+    row: dict = {"developers": scale}
     with tempfile.TemporaryDirectory() as tmp:
         if limited:
-            with run_double(
-                developers=devs, days=90, seed=seed, rate_limit_per_minute=LIMIT
-            ) as url:
+            with run_double(**shape, days=90, seed=seed, rate_limit_per_minute=LIMIT) as url:
                 expected = totals(url)
                 time.sleep(0.1)
                 wall, manifest, _ = run_cli(url, tmp + "/limited", LIMIT)
@@ -115,11 +117,13 @@ def bench_scale(devs: int, seed: int, limited: bool) -> dict:
                 "ours_rows": rows,
                 "ours_complete": rows == expected,
                 "ours_requests": manifest.requests["sent"],
+                "ours_estimated": manifest.requests["estimated"],
+                "pr_mode": manifest.requests["pr_mode"],
                 "ours_429": manifest.requests["throttled_429"],
                 "ours_wall_s": round(wall, 1),
                 "floor_s": round(floor_s(manifest.requests["sent"]), 1),
             }
-        with run_double(developers=devs, days=90, seed=seed, rate_limit_per_minute=0) as url:
+        with run_double(**shape, days=90, seed=seed, rate_limit_per_minute=0) as url:
             expected = totals(url)
             wall_free, manifest_free, rss_kib = run_cli(url, tmp + "/free", 1e9)
             naive_rows, naive_requests = asyncio.run(run_naive(url))
@@ -138,21 +142,19 @@ def bench_scale(devs: int, seed: int, limited: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scales", default="2,50,200")
+    parser.add_argument("--scales", default="2,50,50/2,200")
     parser.add_argument(
         "--skip-limited", action="store_true", help="only the unlimited measurements"
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
-    rows = [
-        bench_scale(int(d), seed=100 + int(d), limited=not args.skip_limited)
-        for d in args.scales.split(",")
-    ]
+    rows = [bench_scale(scale, limited=not args.skip_limited) for scale in args.scales.split(",")]
     print(
         "\nExtraction at the upstream's 100 requests/minute (ours) vs the naive pager (same data)"
     )
     print(
-        f"{'devs':>5} {'requests':>9} {'429s':>5} {'wall s':>8} {'floor s':>8} {'wall/floor':>10} "
+        f"{'devs':>5} {'PR plan':>13} {'requests':>9} {'planned':>8} {'429s':>5} {'wall s':>8} "
+        f"{'floor s':>8} {'wall/floor':>10} "
         f"{'complete':>8} | {'naive req':>9} {'naive floor s':>13} {'naive/ours':>10} "
         f"{'naive lost PRs':>14} {'lost reviews':>12} {'lost commits':>12}"
     )
@@ -160,7 +162,8 @@ def main() -> None:
         ours_req = r.get("ours_requests", r["ours_requests_unlimited"])
         ratio = f"{r['ours_wall_s'] / r['floor_s']:.3f}" if r.get("floor_s") else "n/a"
         print(
-            f"{r['developers']:>5} {ours_req:>9} {r.get('ours_429', '-'):>5} "
+            f"{r['developers']:>5} {r.get('pr_mode', '-'):>13} {ours_req:>9} "
+            f"{r.get('ours_estimated', '-'):>8} {r.get('ours_429', '-'):>5} "
             f"{r.get('ours_wall_s', '-'):>8} {r.get('floor_s', '-'):>8} {ratio:>10} "
             f"{r.get('ours_complete', '-')!s:>8} | {r['naive_requests']:>9} "
             f"{r['naive_floor_s']:>13} {r['naive_requests'] / ours_req:>10.1f} "
