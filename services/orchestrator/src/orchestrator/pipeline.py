@@ -3,6 +3,7 @@
 With ORCHESTRATOR_URL set it only triggers and follows a running stack (docker compose, say);
 otherwise it starts the embedded local stack (`stack.py`) and stops it afterwards. Environment:
 CURSOR_SIM_URL, DUCKDB_PATH (default data/warehouse.duckdb), PIPELINE_DEVELOPERS (default 2),
+PIPELINE_SEED_DEVELOPERS (unset; e.g. 2 with 50 developers serves the upstream's default replicated deployment),
 WAREHOUSE (duckdb, the default, or snowflake: the SNOWFLAKE_* environment, else a fakesnow emulator),
 PIPELINE_TIMEOUT_S (default 1800).
 """
@@ -129,6 +130,9 @@ def main() -> int:
             duckdb_path=duckdb_path,
             work_dir=Path("data/.pipeline"),
             developers=int(os.environ.get("PIPELINE_DEVELOPERS", "2")),
+            seed_developers=int(seed)
+            if (seed := os.environ.get("PIPELINE_SEED_DEVELOPERS"))
+            else None,
             warehouse=warehouse,
         )
         with local_stack(opts, say) as url:

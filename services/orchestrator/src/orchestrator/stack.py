@@ -30,6 +30,9 @@ class StackOptions:
     duckdb_path: Path
     work_dir: Path  # logs and scratch
     developers: int = 2
+    # Replicate `developers` from this many seed developers, as the upstream's own docker-compose does
+    # (50 from its bundled 2); None serves every developer from the seed.
+    seed_developers: int | None = None
     seed: int = 42
     rate_limit_per_minute: int = 100  # the upstream's global limit
     warehouse: str = "duckdb"  # or "snowflake": the dbt-runner loads and builds with --target prod
@@ -90,7 +93,9 @@ def local_stack(opts: StackOptions, say: Callable[[str], None]) -> Iterator[str]
             source = url["double"]
             say(
                 f"notice: CURSOR_SIM_URL is not set; starting the cursor-sim double at {source} "
-                f"({opts.developers} developers, 90 days, seed {opts.seed}, "
+                f"({opts.developers} developers"
+                + (f" replicated from {opts.seed_developers}" if opts.seed_developers else "")
+                + f", 90 days, seed {opts.seed}, "
                 f"{opts.rate_limit_per_minute} requests/minute like the upstream)"
             )
             argv = python_module_argv(
@@ -105,6 +110,7 @@ def local_stack(opts: StackOptions, say: Callable[[str], None]) -> Iterator[str]
                 str(opts.seed),
                 "--rate-limit-per-minute",
                 str(opts.rate_limit_per_minute),
+                *(("--seed-developers", str(opts.seed_developers)) if opts.seed_developers else ()),
             )
             start(
                 _proc("cursor-sim-double", argv, {}, logs),
