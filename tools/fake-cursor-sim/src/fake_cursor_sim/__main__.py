@@ -91,6 +91,7 @@ async def serve(args: argparse.Namespace, t0: float) -> None:
         log_level="warning",
         access_log=False,
         server_header=False,
+        date_header=False,  # the app writes `Date` itself, canonical-cased as Go does
         lifespan="on",
     )
     server = uvicorn.Server(config)
