@@ -270,7 +270,9 @@ def test_admin_config_uptime_grows_and_regenerate_changes_data_not_uptime(api: A
     before = api.totals()
     hashes = {c["commitHash"] for c in all_commits(api)}
     time.sleep(1.05)
-    response = api.client.post(api.url + "/admin/regenerate", auth=("cursor-sim-dev-key", ""))
+    response = api.client.post(
+        api.url + "/admin/regenerate", auth=("cursor-sim-dev-key", ""), json={"mode": "override"}
+    )
     assert response.status_code == 200
     after = api.totals()
     assert after != before

@@ -1,8 +1,10 @@
 """`create_app(dataset)`: the cursor-sim double as a pure ASGI application.
 
-No framework router: Go's mux semantics (methods ignored on read routes, JSON 404 under `/repos/`, plain-text
-404 elsewhere, auth and the global limit before any route) are simpler to state directly, and every response
-is pre-serialised bytes joined per request, which keeps the double far faster than any loader under test.
+No framework router: Go's mux semantics (the 307 to a cleaned path, methods ignored on read routes, JSON 404
+under `/repos/`, plain-text 404 elsewhere, auth and the global limit before any route) are simpler to state
+directly, and every response is pre-serialised bytes joined per request, which keeps the double far faster
+than any loader under test. The app writes its own `Date` header: serve it with uvicorn's
+`date_header=False` (as `__main__` does), or the response carries two.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from typing import Any
 from fake_cursor_sim import routes_admin, routes_cursor, routes_repos
 from fake_cursor_sim.data import Dataset
 from fake_cursor_sim.faults import remove_field
-from fake_cursor_sim.middleware import AuthMiddleware, ControlMiddleware, RateLimitMiddleware
+from fake_cursor_sim.middleware import (
+    AuthMiddleware,
+    ControlMiddleware,
+    RateLimitMiddleware,
+    read_body,
+)
 from fake_cursor_sim.params import query
 from fake_cursor_sim.responses import (
     Resp,
@@ -25,14 +32,40 @@ from fake_cursor_sim.responses import (
     not_found_text,
     rate_limited,
     raw_json,
+    redirect_to_clean,
     send_resp,
+    start_headers,
 )
 from fake_cursor_sim.state import DoubleState
 
 DEFAULT_API_KEY = "cursor-sim-dev-key"
 
 
-def dispatch(state: DoubleState, method: str, path: str, raw_query: bytes, port: int) -> Resp:
+def clean_path(path: str) -> str:
+    """Go's ServeMux `cleanPath`: `path.Clean` (no `//`, `.` or `..` segments, `..` above the root dropped)
+    with a trailing slash kept."""
+    rooted = path if path.startswith("/") else "/" + path
+    segments: list[str] = []
+    for segment in rooted.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    cleaned = "/" + "/".join(segments)
+    if rooted.endswith("/") and cleaned != "/":
+        cleaned += "/"
+    return cleaned
+
+
+def dispatch(
+    state: DoubleState, method: str, path: str, raw_query: bytes, port: int, body: bytes = b""
+) -> Resp:
+    # the mux, inside the limiter and auth: an unclean path has spent a token and passed auth (on the path
+    # as sent) before it is redirected, and the redirect is the mux's, before any route (contract 10.3)
+    cleaned = clean_path(path)
+    if cleaned != path:
+        return redirect_to_clean(cleaned, raw_query, method)
     store = state.store
     if path.startswith("/repos/"):
         return routes_repos.route(store, path[7:], query(raw_query), state.rng, time.time_ns())
@@ -49,13 +82,20 @@ def dispatch(state: DoubleState, method: str, path: str, raw_query: bytes, port:
     if path == "/teams/members":
         return Resp(200, store.members_body)
     if path == "/admin/stats":
-        return routes_admin.stats(store, state.last_generation)
+        return routes_admin.stats(store, state.last_generation, state.rng)
     if path == "/admin/config":
-        return routes_admin.config(store, port, state.uptime_s())
+        if method != "GET":  # the one read handler that checks (HEAD and POST: 405, contract 2.5)
+            return error("Method not allowed", 405)
+        return routes_admin.config(store, port, state.uptime_s(), state.rng)
     if path == "/admin/regenerate":
         if method != "POST":
             return error("Only POST is allowed", 405)
-        return routes_admin.regenerated(state.store, state.regenerate())
+        request = routes_admin.parse_regenerate(body)
+        if isinstance(request, Resp):
+            return request
+        before = routes_admin.generation(store)
+        took_ns = state.regenerate()
+        return routes_admin.regenerated(before, state.store, took_ns)
     return not_found_text()
 
 
@@ -78,8 +118,10 @@ class CoreApp:
             await send_resp(send, _fault_status(kinds["status"].status))
             return
         server = scope.get("server") or ("127.0.0.1", 0)
+        method = scope["method"]
+        body = await read_body(receive) if path == "/admin/regenerate" and method == "POST" else b""
         resp = dispatch(
-            state, scope["method"], path, scope.get("query_string", b""), int(server[1] or 0)
+            state, method, path, scope.get("query_string", b""), int(server[1] or 0), body
         )
         if "remove_field" in kinds and resp.content_type == b"application/json":
             for rule in fired:
@@ -89,10 +131,7 @@ class CoreApp:
             resp = Resp(200, resp.body[: len(resp.body) // 2], resp.content_type)
         if "drop" in kinds:
             # announce the whole body, send half, return: uvicorn closes the connection mid-body
-            headers = [
-                (b"content-type", resp.content_type),
-                (b"content-length", str(len(resp.body)).encode()),
-            ]
+            headers = start_headers(resp, length=len(resp.body))
             await send({"type": "http.response.start", "status": resp.status, "headers": headers})
             await send(
                 {

@@ -92,7 +92,7 @@ class ControlMiddleware:
         if path == "/_double/faults":
             if method == "POST":
                 try:
-                    rules = parse_rules(json.loads(await _read_body(receive) or b"null"))
+                    rules = parse_rules(json.loads(await read_body(receive) or b"null"))
                 except ValueError as exc:  # json.JSONDecodeError is a ValueError too
                     return json_resp({"error": str(exc)}, 400)
                 state.faults.rules.extend(rules)
@@ -123,7 +123,7 @@ class ControlMiddleware:
         return json_resp({"error": "unknown control endpoint"}, 404)
 
 
-async def _read_body(receive: Any) -> bytes:
+async def read_body(receive: Any) -> bytes:
     chunks = []
     while True:
         message = await receive()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
 from collections import Counter
 from typing import Any
 
-from fake_cursor_sim.responses import Resp, json_resp
+from fake_cursor_sim.decoding import DecodeError, decode_first
+from fake_cursor_sim.responses import Resp, error, json_resp
 from fake_cursor_sim.store import Store
+from fake_cursor_sim.timefmt import go_duration, go_round
 
 VERSION = "2.0.0"
 
@@ -31,6 +34,13 @@ def _counts(values: list[str]) -> dict[str, int]:
     return dict(sorted(Counter(values).items()))  # Go marshals map keys sorted
 
 
+def _shuffled(values: list[str] | set[str], rng: random.Random) -> list[str]:
+    """A list the upstream builds by iterating a Go map: a different order on every call (contract 10.3)."""
+    out = sorted(values)
+    rng.shuffle(out)
+    return out
+
+
 def _rss_mb() -> str:
     try:
         with open("/proc/self/statm") as f:
@@ -52,7 +62,7 @@ def generation(store: Store) -> dict[str, Any]:
     }
 
 
-def stats(store: Store, last_generation: str) -> Resp:
+def stats(store: Store, last_generation: str, rng: random.Random) -> Resp:
     people = store.people
     extra = store.stats_extra
     return json_resp(
@@ -82,15 +92,15 @@ def stats(store: Store, last_generation: str) -> Resp:
                 "storage_efficiency": "95%",
             },
             "organization": {
-                "teams": sorted(set(store.teams)),
+                "teams": _shuffled(set(store.teams), rng),
                 "divisions": ["Engineering"],
-                "repositories": sorted(store.repo_names),
+                "repositories": _shuffled(store.repo_names, rng),
             },
         }
     )
 
 
-def config(store: Store, port: int, uptime_s: float) -> Resp:
+def config(store: Store, port: int, uptime_s: float, rng: random.Random) -> Resp:
     people = store.people
     return json_resp(
         {
@@ -106,8 +116,8 @@ def config(store: Store, port: int, uptime_s: float) -> Resp:
                 "repositories": len(store.repo_names),
                 "organizations": ["acme-corp"],
                 "divisions": ["Engineering"],
-                "teams": list(store.teams),
-                "regions": sorted({p.region for p in people}),
+                "teams": _shuffled(set(store.teams), rng),
+                "regions": _shuffled({p.region for p in people}, rng),
                 "by_seniority": _counts([p.seniority for p in people]),
                 "by_region": _counts([p.region for p in people]),
                 "by_team": _counts([p.team for p in people]),
@@ -129,21 +139,34 @@ def config(store: Store, port: int, uptime_s: float) -> Resp:
     )
 
 
-def regenerated(store: Store, seconds: float) -> Resp:
-    totals = generation(store)
+def parse_regenerate(body: bytes) -> dict[str, Any] | Resp:
+    """The request as Go's `json.NewDecoder(r.Body).Decode(&req)` reads it (one value; anything after it is
+    never read), or the upstream's 400 `Failed to parse request: <decoder error>`."""
+    value = decode_first(body)
+    if isinstance(value, DecodeError):
+        return error(f"Failed to parse request: {value.message}", 400)
+    request: dict[str, Any] = (
+        value if isinstance(value, dict) else {}
+    )  # JSON null decodes to nothing
+    mode = request.get("mode") or "override"
+    if mode != "override":
+        # the upstream appends; the double has no append mode, and answering as if it did would lie
+        return error(f'fake-cursor-sim models only mode "override", not {mode!r}', 501)
+    return request
+
+
+def regenerated(before: dict[str, Any], store: Store, took_ns: int) -> Resp:
+    """The override report: what changed against the previous totals, the new totals, and the time taken
+    as Go prints a millisecond-rounded `Duration` (`7ms`, `1.234s`)."""
+    after = generation(store)
+    kinds = ("commits", "prs", "reviews", "issues")
     return json_resp(
         {
             "status": "success",
             "mode": "override",
             "data_cleaned": True,
-            "commits_added": totals["total_commits"],
-            "prs_added": totals["total_prs"],
-            "reviews_added": totals["total_reviews"],
-            "issues_added": 0,
-            "total_commits": totals["total_commits"],
-            "total_prs": totals["total_prs"],
-            "total_reviews": totals["total_reviews"],
-            "total_issues": 0,
-            "duration": f"{seconds:.3f}s",
+            **{f"{k}_added": after[f"total_{k}"] - before[f"total_{k}"] for k in kinds},
+            **{f"total_{k}": after[f"total_{k}"] for k in kinds},
+            "duration": go_duration(go_round(took_ns, 1_000_000)),
         }
     )

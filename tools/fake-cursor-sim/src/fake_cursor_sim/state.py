@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from fake_cursor_sim.data import Dataset, generate, rerandomised
 from fake_cursor_sim.faults import FaultBook
 from fake_cursor_sim.store import Store, compile_store
+from fake_cursor_sim.timefmt import go_duration, go_round
 
 
 @dataclass
@@ -50,11 +51,11 @@ class DoubleState:
     def uptime_s(self) -> float:
         return time.monotonic() - self.started
 
-    def regenerate(self, *, same_totals: bool = False) -> float:
-        """A new universe; returns seconds taken. By default another seed that never gives the same three
+    def regenerate(self, *, same_totals: bool = False) -> int:
+        """A new universe; returns the nanoseconds taken. By default another seed that never gives the same three
         totals; with `same_totals`, the same shape and totals under new hashes and PR numbers (the case a
         run identity built on totals alone would miss)."""
-        t0 = time.perf_counter()
+        t0 = time.perf_counter_ns()
         old = self.store
 
         def make(seed: int, now: datetime) -> Dataset:
@@ -85,6 +86,7 @@ class DoubleState:
             self._recipe = (seed, dataset.generated_at)
         self.store = compile_store(dataset)
         self.regenerations += 1
-        seconds = time.perf_counter() - t0
-        self.last_generation = f"{seconds * 1000:.0f}ms"
-        return seconds
+        took_ns = time.perf_counter_ns() - t0
+        # as Go prints the duration (`7ms`, `1.234s`), like the regenerate report's `duration`
+        self.last_generation = go_duration(go_round(took_ns, 1_000_000))
+        return took_ns

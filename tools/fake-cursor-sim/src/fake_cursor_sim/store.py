@@ -12,7 +12,7 @@ from typing import Any
 
 from fake_cursor_sim.data import Dataset, Developer
 from fake_cursor_sim.encoding import go_body, go_json
-from fake_cursor_sim.timefmt import DAY_NS, Formatter, formatter
+from fake_cursor_sim.timefmt import DAY_NS, Formatter, Offset, formatter, zone_offset
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Store:
     seed_developers: int  # what /admin/stats calls total_developers (the seed file's developers)
     tz: str | None
     fmt: Formatter  # timestamps in the server's zone
+    offset: Offset  # that zone's offset at an instant (the server-local date of "today")
     people: list[Developer]  # the seed developers, which /admin/* describe
     teams: list[str]
     repo_names: list[str]
@@ -78,6 +79,7 @@ def compile_store(ds: Dataset) -> Store:
         seed_developers=ds.seed_developers,
         tz=ds.tz,
         fmt=formatter(ds.tz),
+        offset=zone_offset(ds.tz),
         people=ds.seed_people,
         teams=ds.teams,
         repo_names=[r["full_name"] for r in ds.repos],
@@ -94,7 +96,7 @@ def compile_store(ds: Dataset) -> Store:
     by_user: dict[str, tuple[list[int], list[bytes]]] = defaultdict(lambda: ([], []))
     by_repo: dict[str, list[tuple[str, int, str, bytes]]] = defaultdict(list)
     for ts, commit in zip(ds.commit_ts_ns, ds.commits, strict=True):
-        raw = go_json(commit)
+        raw = go_json(commit, floats=False)  # records carry Go-shaped numbers (data._ratio)
         size += len(raw)
         store.commit_ts.append(ts)
         store.commit_bytes.append(raw)
@@ -114,7 +116,7 @@ def compile_store(ds: Dataset) -> Store:
     }
 
     for created_ns, pr in zip(ds.pr_created_ns, ds.pull_requests, strict=True):
-        raw = go_json(pr)
+        raw = go_json(pr, floats=False)
         size += len(raw)
         row = PullRequest(
             pr["number"],
@@ -134,13 +136,13 @@ def compile_store(ds: Dataset) -> Store:
         store.prs_by_author.setdefault(row.author_email, []).append(row)
 
     for review in ds.reviews:
-        raw = go_json(review)
+        raw = go_json(review, floats=False)
         size += len(raw)
         store.review_bytes.append(raw)
         store.reviews_by_pr.setdefault(review["pr_id"], []).append(raw)
         store.reviews_by_reviewer.setdefault(review["reviewer"], []).append(raw)
 
-    store.repo_bytes = {r["full_name"]: go_json(r) for r in ds.repos}
+    store.repo_bytes = {r["full_name"]: go_json(r, floats=False) for r in ds.repos}
     store.members_body = go_body({"teamMembers": ds.members})
     store.data_size = _human_size(size)
     return store

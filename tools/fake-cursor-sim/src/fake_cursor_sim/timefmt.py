@@ -41,14 +41,15 @@ def fmt_ns(ns: int, suffix: str = "Z") -> str:
 
 
 Formatter = Callable[[int], str]
+Offset = Callable[[int], tuple[int, str]]
 _OFFSET_BUCKET_NS = 900 * NS  # zone transitions fall on quarter hours in every IANA zone
 
 
-def formatter(tz: str | None) -> Formatter:
-    """RFC 3339 rendering in the server's zone, as Go's `time.Local` prints it: the local wall clock plus
-    that instant's offset (DST included), `Z` whenever the offset is zero. `None` or "UTC" is `fmt_ns`."""
+def zone_offset(tz: str | None) -> Offset:
+    """The server zone's offset at an instant, as (nanoseconds, RFC 3339 suffix), DST included: `Z` whenever
+    it is zero. `None` or "UTC" is always (0, "Z")."""
     if not tz or tz == "UTC":
-        return fmt_ns
+        return lambda ns: (0, "Z")
     zone = ZoneInfo(tz)  # ZoneInfoNotFoundError (a KeyError) names an unknown zone
     offsets: dict[int, tuple[int, str]] = {}
 
@@ -67,11 +68,26 @@ def formatter(tz: str | None) -> Formatter:
             )
         return found
 
+    return offset
+
+
+def formatter(tz: str | None) -> Formatter:
+    """RFC 3339 rendering in the server's zone, as Go's `time.Local` prints it: the local wall clock plus
+    that instant's offset (DST included), `Z` whenever the offset is zero. `None` or "UTC" is `fmt_ns`."""
+    if not tz or tz == "UTC":
+        return fmt_ns
+    offset = zone_offset(tz)
+
     def fmt_local(ns: int) -> str:
         shift, suffix = offset(ns)
         return fmt_ns(ns + shift, suffix)
 
     return fmt_local
+
+
+def local_day(ns: int, offset: Offset) -> int:
+    """The server-local calendar date of an instant, as a day index since the epoch."""
+    return (ns + offset(ns)[0]) // DAY_NS
 
 
 def datetime_to_ns(value: datetime) -> int:
@@ -83,3 +99,35 @@ def datetime_to_ns(value: datetime) -> int:
 
 def date_to_day_index(value: date) -> int:
     return value.toordinal() - _EPOCH_ORDINAL
+
+
+def go_duration(ns: int) -> str:
+    """Go's `time.Duration.String`: `0s`, `850ns`, `1.5µs`, `7ms`, `1.234s`, `2m3.5s`, `1h0m0s`."""
+    if ns == 0:
+        return "0s"
+    sign, u = ("-" if ns < 0 else ""), abs(ns)
+    if u < NS:
+        for unit, scale in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if u >= scale:
+                return sign + _decimal(u, scale) + unit
+    seconds, hours = _decimal(u % (60 * NS), NS), u // (3600 * NS)
+    minutes = u // (60 * NS) % 60
+    if hours:
+        return f"{sign}{hours}h{minutes}m{seconds}s"
+    if minutes:
+        return f"{sign}{minutes}m{seconds}s"
+    return f"{sign}{seconds}s"
+
+
+def _decimal(value: int, scale: int) -> str:
+    whole, frac = divmod(value, scale)
+    if not frac:
+        return str(whole)
+    return f"{whole}." + str(frac).zfill(len(str(scale)) - 1).rstrip("0")
+
+
+def go_round(ns: int, multiple: int) -> int:
+    """Go's `Duration.Round`: to the nearest multiple, halves away from zero."""
+    r = abs(ns) % multiple
+    rounded = abs(ns) - r if r + r < multiple else abs(ns) + multiple - r
+    return rounded if ns >= 0 else -rounded
