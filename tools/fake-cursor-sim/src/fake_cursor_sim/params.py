@@ -6,12 +6,18 @@ import re
 from datetime import date
 from urllib.parse import parse_qsl
 
-from fake_cursor_sim.timefmt import DAY_NS, date_to_day_index
+from fake_cursor_sim.timefmt import date_to_day_index
 
-_INT = re.compile(r"[+-]?\d+")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
-_RELATIVE = re.compile(r"(-?\d+)d")
+# ASCII digits only: Python's `\d` and `int()` also take other scripts' digits, Go's parsers do not
+_INT = re.compile(r"[+-]?[0-9]+")
+_INT64 = 2**63
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Go's `time.Parse(time.RFC3339, s)`: a literal upper-case `T` and `Z`, a one- or two-digit hour (its
+# general parser reads `15` leniently), a fraction after `.` or `,`, or a `±hh:mm` offset
+_RFC3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,][0-9]+)?"
+    r"(?:Z|[+-]([0-9]{2}):([0-9]{2}))"
+)
 
 
 def query(raw: bytes) -> dict[str, str]:
@@ -24,8 +30,11 @@ def query(raw: bytes) -> dict[str, str]:
 
 
 def go_atoi(text: str) -> int | None:
-    """`strconv.Atoi`: optional sign and decimal digits only, else an error (None)."""
-    return int(text) if _INT.fullmatch(text) else None
+    """`strconv.Atoi`: optional sign and decimal digits in int64 range, else an error (None)."""
+    if not _INT.fullmatch(text):
+        return None
+    value = int(text)
+    return value if -_INT64 <= value < _INT64 else None
 
 
 def first(q: dict[str, str], *names: str) -> str:
@@ -46,21 +55,29 @@ def calendar_day(text: str) -> int | None:
         return None
 
 
-def commits_day(text: str, now_ns: int) -> int | None:
-    """The commits endpoint's date formats: YYYY-MM-DD, RFC3339 (date part only), Nd, today, now."""
-    today = now_ns // DAY_NS
+def commits_day(text: str, today: int) -> int | None:
+    """The commits endpoint's date formats (contract 2.1, 10.3), as a day index: `today` and `now` (the
+    server-local date, `today`), `Nd` with `strconv.Atoi`'s optional sign (`+5d`, and `-5d` in the
+    future), `YYYY-MM-DD`, and RFC 3339 as Go's `time.Parse` takes it, of which only the date written
+    counts (the date in the value's own zone). Anything else is None (the caller's 400)."""
     if text in ("today", "now"):
         return today
-    m = _RELATIVE.fullmatch(text)
-    if m:
-        return (now_ns - int(m.group(1)) * DAY_NS) // DAY_NS
+    if text.endswith("d"):
+        days = go_atoi(text[:-1])
+        if days is not None:
+            return today - days
     day = calendar_day(text)
     if day is not None:
         return day
     m = _RFC3339.fullmatch(text)
-    if m:
-        return calendar_day(m.group(1))
-    return None
+    if m is None:
+        return None
+    hour, minute, second = int(m.group(2)), int(m.group(3)), int(m.group(4))
+    if hour > 23 or minute > 59 or second > 59:
+        return None  # Go: "hour out of range" and the like
+    if m.group(5) is not None and (int(m.group(5)) > 24 or int(m.group(6)) > 60):
+        return None  # Go allows offsets up to 24:00 and minutes up to 60
+    return calendar_day(m.group(1))
 
 
 def lenient_int(text: str, default: int) -> int:

@@ -8,7 +8,7 @@ from fake_cursor_sim.encoding import join_array
 from fake_cursor_sim.params import calendar_day, commits_day, first, go_atoi
 from fake_cursor_sim.responses import Resp, error, json_resp, raw_json
 from fake_cursor_sim.store import PullRequest, Store
-from fake_cursor_sim.timefmt import DAY_NS, NS
+from fake_cursor_sim.timefmt import DAY_NS, NS, local_day
 
 _BAD_DATE = "invalid {}: must be YYYY-MM-DD, ISO 8601, or relative format (7d, 30d, now, today)"
 
@@ -25,12 +25,14 @@ def commits(store: Store, q: dict[str, str], now_ns: int) -> Resp:
             return error("invalid pageSize: must be >= 1", 400)
         if page_size > 1000:
             return error("invalid pageSize: must be <= 1000", 400)
-    today = now_ns // DAY_NS
+    # the server-local date, read as a UTC date (contract 2.1, 3): with a zone behind UTC, late in the UTC
+    # day "today" is still the day before
+    today = local_day(now_ns, store.offset)
     start_day, end_day = today - 30, today
     for name, alias in (("startDate", "from"), ("endDate", "to")):
         text = first(q, name, alias)
         if text:
-            day = commits_day(text, now_ns)
+            day = commits_day(text, today)
             if day is None:
                 return error(_BAD_DATE.format(name), 400)
             if name == "startDate":
@@ -79,7 +81,7 @@ def _paging(q: dict[str, str]) -> tuple[int, int] | Resp:
 
 
 def _wrapper(
-    rows: list[bytes], total: int, page: int, page_size: int, params: dict[str, str]
+    rows: list[bytes], total: int, page: int, page_size: int, params: dict[str, str | int]
 ) -> Resp:
     pagination = (
         b'{"page":'
@@ -137,7 +139,9 @@ def pull_requests(store: Store, q: dict[str, str], rng: random.Random) -> Resp:
             and (end_ns is None or pr.created_ns <= end_ns)
         ]
     bodies = [pr.body for pr in rows]
-    params = {k: q[k] for k in ("status", "author", "start_date", "end_date") if q.get(k)}
+    params: dict[str, str | int] = {
+        k: q[k] for k in ("status", "author", "start_date", "end_date") if q.get(k)
+    }
     # stable (ascending id) only with `author` alone; any other filter iterates a Go map (contract 2.5)
     stable = bool(author) and not (status or start_ns is not None or end_ns is not None)
     data = _page(bodies, page, page_size, None if stable else rng)
@@ -163,7 +167,10 @@ def reviews(store: Store, q: dict[str, str], rng: random.Random) -> Resp:
         rows = store.reviews_by_reviewer.get(reviewer, [])
     else:
         rows = store.review_bytes
-    params = {k: q[k] for k in ("pr_id", "reviewer") if q.get(k)}
+    # `pr_id` echoes as the parsed number (`01` -> 1), `reviewer` as sent (contract 10.3)
+    params: dict[str, str | int] = {"reviewer": reviewer} if reviewer else {}
+    if pr_id is not None:
+        params["pr_id"] = pr_id
     stable = pr_id is not None or bool(reviewer)
     return _wrapper(
         _page(rows, page, page_size, None if stable else rng), len(rows), page, page_size, params

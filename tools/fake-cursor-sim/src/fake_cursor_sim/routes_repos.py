@@ -10,7 +10,7 @@ from fake_cursor_sim.encoding import go_json, join_array
 from fake_cursor_sim.params import calendar_day, go_atoi, lenient_int
 from fake_cursor_sim.responses import Resp, gh_message, raw_json
 from fake_cursor_sim.store import PullRequest, Store
-from fake_cursor_sim.timefmt import DAY_NS, fmt_ns
+from fake_cursor_sim.timefmt import DAY_NS, Formatter
 
 _FILES = (
     "src/{}/handler.go",
@@ -35,6 +35,8 @@ def route(store: Store, rest: str, q: dict[str, str], rng: random.Random, now_ns
         return gh_message("route not found", 404)
     repo = f"{parts[0]}/{parts[1]}"
     tail = parts[2:]
+    if tail in (["pulls", ""], [""]):  # a trailing slash answers like none (contract 10.3)
+        tail = tail[:-1]
     if not tail:
         raw = store.repo_bytes.get(repo)
         return raw_json(raw) if raw is not None else gh_message("repository not found", 404)
@@ -42,7 +44,8 @@ def route(store: Store, rest: str, q: dict[str, str], rng: random.Random, now_ns
         return _pulls(store, repo, q, rng)
     if tail[0] == "pulls" and len(tail) in (2, 3):
         number = go_atoi(tail[1])
-        if number is None or number < 1:
+        # 0 and non-numbers are a 400; a negative number parses and, like any unknown one, is not found
+        if number is None or number == 0:
             return gh_message("invalid pull request number", 400)
         pr = store.pr_by_number.get(number)
         if pr is not None and pr.repo != repo:
@@ -64,7 +67,7 @@ def route(store: Store, rest: str, q: dict[str, str], rng: random.Random, now_ns
                 )
             )
         if tail[2] == "files":
-            return _files(pr) if pr else gh_message("pull request not found", 404)
+            return _files(pr, store.fmt) if pr else gh_message("pull request not found", 404)
     if tail == ["commits"]:
         return _repo_commits(store, repo, q, now_ns)
     if tail[0] == "commits" and len(tail) == 2:
@@ -85,7 +88,7 @@ def _pulls(store: Store, repo: str, q: dict[str, str], rng: random.Random) -> Re
     return raw_json(join_array([pr.body for pr in rng.sample(rows, k)]))
 
 
-def _files(pr: PullRequest) -> Resp:
+def _files(pr: PullRequest, fmt: Formatter) -> Resp:
     seed = zlib.crc32(str(pr.number).encode())
     name = _FILES[seed % len(_FILES)].format(_WORDS[(seed >> 8) % len(_WORDS)])
     greenfield = (seed >> 16) % 2
@@ -96,7 +99,7 @@ def _files(pr: PullRequest) -> Resp:
         "changes": pr.additions + pr.deletions,
         "greenfield_index": greenfield,
         "is_greenfield": bool(greenfield),
-        "created_at": fmt_ns(pr.created_ns - ((seed >> 20) % 30) * DAY_NS),
+        "created_at": fmt(pr.created_ns - ((seed >> 20) % 30) * DAY_NS),
     }
     return raw_json(b"[" + go_json(row) + b"]")
 
