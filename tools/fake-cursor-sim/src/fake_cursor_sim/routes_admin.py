@@ -145,9 +145,8 @@ def parse_regenerate(body: bytes) -> dict[str, Any] | Resp:
     value = decode_first(body)
     if isinstance(value, DecodeError):
         return error(f"Failed to parse request: {value.message}", 400)
-    request: dict[str, Any] = (
-        value if isinstance(value, dict) else {}
-    )  # JSON null decodes to nothing
+    # JSON null decodes into the request struct as nothing
+    request: dict[str, Any] = value if isinstance(value, dict) else {}
     mode = request.get("mode") or "override"
     if mode != "override":
         # the upstream appends; the double has no append mode, and answering as if it did would lie
