@@ -46,8 +46,16 @@ def runner(
         cwd=REPO,
         env={**_env(), "DUCKDB_PATH": str(db), "DBT_RUNNER_WORK_DIR": str(db.parent / "dbt-work")},
     )
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return proc.returncode, result, proc.stdout + proc.stderr
+    return proc.returncode, result_line(proc), proc.stdout + proc.stderr
+
+
+def result_line(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The job's stdout is its result and nothing else: one JSON line (logs, dbt's included, go to stderr)."""
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, (
+        f"stdout must be one result line, got {len(lines)}: {proc.stdout[-2000:]}"
+    )
+    return json.loads(lines[0])
 
 
 def _env() -> dict[str, str]:
@@ -69,16 +77,16 @@ def raw_snapshot(db: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def built(
     loads: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path, dict[str, Any], str]:
     db = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
     code, result, output = runner(loads[1][1], db)
     assert code == 0, output
-    return db, result
+    return db, result, output
 
 
 @pytest.mark.slow
 def test_manifest_to_raw_to_green_dbt_build(loads: tuple[Path, list[str]], built) -> None:
-    db, result = built
+    db, result, output = built
     root, uris = loads
     manifest = Manifest.parse(Path(uris[1]).read_bytes())
     assert result["state"] == "succeeded"
@@ -94,11 +102,20 @@ def test_manifest_to_raw_to_green_dbt_build(loads: tuple[Path, list[str]], built
         assert con.execute("SELECT count(*) FROM mart.velocity").fetchone()[0] > 0
         (prs,) = con.execute("SELECT count(*) FROM staging.stg_pull_requests").fetchone()
     assert prs == manifest.entities["pull_requests"].rows
+    # dbt's console output is not lost: it arrives as our JSON log lines (on stderr), one per dbt event
+    dbt_lines = [
+        json.loads(line)
+        for line in output.splitlines()
+        if line.startswith("{") and '"dbt_event"' in line
+    ]
+    events = {line["dbt_event"] for line in dbt_lines}
+    assert {"MainReportVersion", "LogModelResult"} <= events, sorted(events)
+    assert all(line["service"] == "dbt-runner" for line in dbt_lines)
 
 
 @pytest.mark.slow
 def test_same_manifest_twice_is_already_loaded_and_older_is_refused(loads, built) -> None:
-    db, _ = built
+    db, _, _ = built
     before = raw_snapshot(db)
     code, result, _ = runner(loads[1][1], db)
     assert code == 0 and result["state"] == "already_loaded"
@@ -158,7 +175,7 @@ BAD_INPUTS = {
 def test_bad_input_is_refused_by_name_and_raw_is_unchanged(
     case: str, loads, built, tmp_path: Path
 ) -> None:
-    db, _ = built
+    db, _, _ = built
     root, uris = loads
     edit, phrase = BAD_INPUTS[case]
     if case == "not-json":
@@ -189,7 +206,7 @@ def test_a_manifest_outside_the_served_root_is_refused(loads, tmp_path: Path) ->
             "DBT_RUNNER_MANIFEST_ROOT": str(tmp_path / "elsewhere"),
         },
     )
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = result_line(proc)
     assert proc.returncode == 1
     assert "outside the manifest root this runner serves" in result["error"]
     assert not db.exists()

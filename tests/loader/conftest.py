@@ -55,11 +55,13 @@ class CliResult:
 
     @property
     def last_line(self) -> str:
+        """The manifest's location: the job's only stdout line, on success."""
         lines = self.stdout.strip().splitlines()
         return lines[-1] if lines else ""
 
     def logs(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+        """The JSON log lines, which go to stderr (stdout is the result stream)."""
+        return [json.loads(line) for line in self.stderr.splitlines() if line.startswith("{")]
 
 
 def run_loader(

@@ -130,8 +130,10 @@ def test_unreachable_upstream_is_transient_exit_75(tmp_path: Path) -> None:
     result = run_loader(
         f"http://127.0.0.1:{free_port()}", tmp_path, env={"LOADER_MAX_ATTEMPTS": "2"}
     )
-    assert result.code == 75, result.stdout
-    assert "gave up after 2 attempts" in result.stdout
+    assert result.code == 75, result.stdout + result.stderr
+    assert result.stdout == ""
+    (error,) = [log for log in result.logs() if log["severity"] == "ERROR"]
+    assert "gave up after 2 attempts" in error["message"]
     assert not (tmp_path / "manifests").exists()
 
 

@@ -19,6 +19,7 @@ FAST = ("--rate-limit-per-minute", "100000")
 
 def assert_complete(double: Double, result, tmp_path: Path) -> Manifest:
     assert result.code == 0, result.stdout + result.stderr
+    assert len(result.stdout.splitlines()) == 1, result.stdout
     manifest = Manifest.parse(Path(result.last_line).read_bytes())
     totals = double.stats()
     assert manifest.entities["commits"].rows == totals["total_commits"]
@@ -29,8 +30,10 @@ def assert_complete(double: Double, result, tmp_path: Path) -> Manifest:
 
 def assert_failed_without_manifest(result, tmp_path: Path, code: int, *phrases: str) -> str:
     assert result.code == code, result.stdout + result.stderr
+    assert result.stdout == "", "stdout carries the manifest location only, and only on success"
     errors = [log for log in result.logs() if log["severity"] == "ERROR"]
     assert len(errors) == 1, errors
+    assert result.logs()[-1] == errors[0], "the error is the run's last word"
     for phrase in phrases:
         assert phrase in errors[0]["message"], errors[0]["message"]
     assert not (tmp_path / "manifests").exists()

@@ -76,6 +76,8 @@ class PacedClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        url = httpx.URL(self.base_url)  # for errors: where we tried to connect, never any userinfo
+        self._origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
         self.pacer = pacer
         self.retry = retry or RetryPolicy()
         self.stats = RequestStats()
@@ -113,6 +115,7 @@ class PacedClient:
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 errors += 1
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                problem += f" ({self._origin})"
                 await self._retry_or_raise(errors, where, problem)
                 continue
             self.stats.bytes_received += len(body)
@@ -151,7 +154,8 @@ class PacedClient:
     ) -> None:
         if errors >= self.retry.max_attempts:
             raise TransientSourceError(
-                f"{where}: gave up after {errors} attempts; last error: {problem}",
+                f"{where}: gave up after {errors} attempt{'s' if errors > 1 else ''}; "
+                f"last error: {problem}",
                 status=status,
                 url=where,
             )

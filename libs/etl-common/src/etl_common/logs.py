@@ -1,4 +1,9 @@
-"""Structured JSON logs on stdout, one object per line, in the shape Cloud Logging reads.
+"""Structured JSON logs on stderr, one object per line, in the shape Cloud Logging reads.
+
+stderr, never stdout: a job's stdout carries only its result (the loader's manifest location, the dbt-runner's
+build result), so a script can read it without filtering logs out; Cloud Run's logging agent parses JSON lines
+on either stream. The format is JSON on a terminal too (there is no separate human format; the loader's
+interactive progress display is its own, see `loader.progress`).
 
 Fields: `severity`, `message`, `service`, `load_id` (from a context variable, so every line of a run carries
 it without threading it through calls), the Cloud trace field when a request carried one, and any `extra=`.
@@ -63,8 +68,8 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Route every logger to one JSON handler on stdout. Called by entry points, never at import."""
-    handler = logging.StreamHandler(sys.stdout)
+    """Route every logger to one JSON handler on stderr. Called by entry points, never at import."""
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -72,3 +77,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # Libraries that log every request at INFO would drown the run's own lines.
     for noisy in ("httpx", "httpcore", "urllib3", "google", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def one_line(message: str) -> str:
+    """`message` on one line (its lines joined with "; "), for an error a job CLI reports as its last word."""
+    return "; ".join(part.strip() for part in message.splitlines() if part.strip())

@@ -4,7 +4,8 @@
 empty); `python -m dbt_runner serve` runs the HTTP service.
 
 Verifies the manifest and its files, loads the raw tables, runs `dbt build`, writes the result beside the
-manifest (`<root>/build-results/<load_id>.json`) and prints it as JSON on stdout. Exit 0 only when the load
+manifest (`<root>/build-results/<load_id>.json`) and prints it as one JSON line on stdout, its only output
+there (logs, dbt's included, are JSON lines on stderr). Exit 0 only when the load
 and every model and test passed (or the manifest was already loaded); 1 otherwise; 2 for bad configuration.
 """
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from dbt_runner.run import run_manifest
 from dbt_runner.settings import get_settings
 from etl_common.errors import ConfigError
 from etl_common.job_health import job_health_server
-from etl_common.logs import configure_logging
+from etl_common.logs import configure_logging, one_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         settings.dbt_project()
-    except ConfigError as exc:
-        print(f"dbt_runner: {exc}", file=sys.stderr)
+    except ConfigError as exc:  # one JSON line on stderr, like every other log line of the job
+        configure_logging("dbt-runner")
+        logging.getLogger("dbt_runner").error(
+            one_line(str(exc)), extra={"error_type": type(exc).__name__}
+        )
         return 2
     configure_logging("dbt-runner", settings.log_level)
     if args.command == "serve":

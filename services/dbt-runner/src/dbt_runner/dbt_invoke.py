@@ -3,11 +3,16 @@
 Arguments come from a pure function (`dbt_args`) so what runs is testable without running it. dbt documents
 concurrent in-process invocations as unsafe, so every call holds a process-wide lock. The result is reduced to
 a plain model: per-node status, rows, timings and, for failures, the message and the compiled SQL.
+
+dbt's console output never reaches stdout (it would land in the job's result stream): its console logger is
+switched off and every event at info level or above is forwarded to the `dbt` logger instead, so it comes out
+as our JSON lines on stderr, with dbt's level as the severity. dbt's own debug log still goes to `--log-path`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -20,6 +25,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 _DBT_LOCK = threading.Lock()
+_dbt_log = logging.getLogger("dbt")
+_LEVELS = {"info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 
 
 class NodeResult(BaseModel):
@@ -105,7 +112,10 @@ def invoke(args: list[str], env: Mapping[str, str] | None = None) -> DbtResult:
     t0 = time.monotonic()
     with _DBT_LOCK, _env(env or {}):
         try:
-            outcome = dbtRunner().invoke(args)
+            # log_level="none" turns off only the console logger (on stdout); the file log is unchanged.
+            outcome = dbtRunner(callbacks=[_forward]).invoke(
+                args, log_level="none", use_colors=False
+            )
         finally:
             _release_duckdb()
     seconds = time.monotonic() - t0
@@ -130,6 +140,22 @@ def invoke(args: list[str], env: Mapping[str, str] | None = None) -> DbtResult:
         counts=dict(sorted(counts.items())),
         nodes=nodes,
         error=error,
+    )
+
+
+def _forward(event: Any) -> None:
+    """One dbt event to the `dbt` logger: info and above, secrets scrubbed as dbt's own loggers do."""
+    level = _LEVELS.get(event.info.level)
+    if level is None or not _dbt_log.isEnabledFor(
+        level
+    ):  # debug (and "test") events stay in dbt.log
+        return
+    from dbt_common.events.functions import env_scrubber
+
+    _dbt_log.log(
+        level,
+        env_scrubber(event.info.msg),
+        extra={"dbt_event": event.info.name, "dbt_thread": event.info.thread},
     )
 
 

@@ -1,7 +1,10 @@
 """Job entry point: `python -m loader extract --url URL --output DEST` runs one load and exits.
 
-Exit codes: 0 done (the last stdout line is the manifest's location), 1 terminal failure, 2 bad usage or
-configuration, 75 transient failure (worth retrying later). The API key comes from CURSOR_SIM_API_KEY only.
+stdout carries one line, the manifest's location (a path or gs:// URI), and only on success; on failure it
+is empty. Everything else goes to stderr: JSON log lines when stderr is not a terminal, the last of them
+the error (severity ERROR, a one-line message); on a terminal a progress line and a plain error line.
+Exit codes: 0 done, 1 terminal failure, 2 bad usage or configuration, 75 transient failure (worth
+retrying later), 130 interrupted. The API key comes from CURSOR_SIM_API_KEY only.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import sys
 
 from etl_common.errors import ConfigError, EtlError
 from etl_common.job_health import job_health_server
-from etl_common.logs import configure_logging
+from etl_common.logs import configure_logging, one_line
 from loader.progress import TerminalProgress
 from loader.run import ExtractRequest, extract
 from loader.settings import get_settings
@@ -47,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
     except ConfigError as exc:
-        print(f"loader: {exc}", file=sys.stderr)
+        if interactive:
+            print(f"loader: {exc}", file=sys.stderr)
+        else:
+            configure_logging("loader")
+            _log_error(exc)
         return 2
     configure_logging("loader", "WARNING" if interactive else settings.log_level)
     if args.command == "serve":
@@ -74,13 +81,25 @@ def main(argv: list[str] | None = None) -> int:
     except EtlError as exc:
         if progress:
             progress.close()
-            print(f"loader: error: {exc}", file=sys.stderr)
+            print(f"loader: error: {one_line(str(exc))}", file=sys.stderr)
         else:
-            log.error(str(exc), extra={"error_type": type(exc).__name__})
+            _log_error(exc)
         return 75 if exc.transient else 1
     except KeyboardInterrupt:
-        print("loader: interrupted; no manifest written", file=sys.stderr)
+        if progress:
+            progress.close()
+            print("loader: interrupted; no manifest written", file=sys.stderr)
+        else:
+            log.error("interrupted; no manifest written", extra={"error_type": "KeyboardInterrupt"})
         return 130
+    except (
+        Exception
+    ) as exc:  # a bug, not an EtlError: still one JSON line, same exit code as a crash
+        if progress:
+            progress.close()
+            raise
+        _log_error(exc, unexpected=True)
+        return 1
     if progress:
         progress.close()
         rows = ", ".join(f"{e} {o.rows:,}" for e, o in result.manifest.entities.items())
@@ -91,6 +110,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(result.manifest_uri, flush=True)
     return 0
+
+
+def _log_error(exc: BaseException, *, unexpected: bool = False) -> None:
+    """The run's last word on stderr: one JSON line, severity ERROR, a one-line message."""
+    message = one_line(str(exc)) or type(exc).__name__
+    if unexpected:
+        message = f"unexpected {type(exc).__name__}: {message}"
+    log.error(
+        message,
+        exc_info=exc if unexpected else None,
+        extra={"error_type": type(exc).__name__},
+    )
 
 
 if __name__ == "__main__":
