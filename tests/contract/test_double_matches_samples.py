@@ -53,10 +53,14 @@ def find_samples_dir() -> Path | None:
 def samples_dir() -> Path:
     directory = find_samples_dir()
     if directory is None:
-        pytest.fail(
-            f"recorded cursor-sim samples not found at {DEFAULT_DIR} nor in "
-            "$CONTRACT_SAMPLES_DIR; they are part of the contract and CI provides them"
+        # A fresh clone with nothing beside it skips; CI sets REQUIRE_CONTRACT_SAMPLES when ../shared is
+        # there, so a samples directory that goes missing there fails instead of skipping quietly.
+        reason = (
+            f"recorded cursor-sim samples not found at {DEFAULT_DIR} nor in $CONTRACT_SAMPLES_DIR"
         )
+        if os.environ.get("REQUIRE_CONTRACT_SAMPLES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
     return directory
 
 
@@ -106,7 +110,9 @@ def load_samples() -> list[Sample]:
     return out
 
 
-SAMPLES = load_samples() if find_samples_dir() else []  # absent: the presence test fails clearly
+SAMPLES = (
+    load_samples() if find_samples_dir() else []
+)  # absent: the presence test skips (or fails in CI)
 SERVED = [s for s in SAMPLES if not s.path.startswith(NOT_SERVED) and s.status != 429]
 RATE_LIMITED = [s for s in SAMPLES if s.status == 429]
 
@@ -197,6 +203,7 @@ def test_an_exhausted_bucket_answers_like_the_recorded_429(sample: Sample) -> No
 
 def test_shape_comparison_catches_a_missing_field(live: Live) -> None:
     """The comparison itself must have teeth: a record without a required key is reported."""
+    samples_dir()
     sample = next(s for s in SAMPLES if s.name == "repos_owner_repo_pulls.page1")
     recorded: list[dict[str, Any]] = json.loads(sample.body)
     broken = [dict(recorded[0])]
