@@ -77,6 +77,25 @@ def test_remove_field_drops_the_key_from_every_record(double: Api) -> None:
     assert "commitHash" in double.json(COMMITS)["items"][0]
 
 
+def test_rename_and_null_field_rewrite_the_key_only_where_it_was_sent(double: Api) -> None:
+    prs = "/analytics/github/prs"
+    # one author's list is stable (ascending id), so answers can be compared record for record
+    author = double.json("/teams/members")["teamMembers"][0]["email"]
+    before = double.json(prs, author=author, page_size=100)["data"]
+    merged = {p["id"]: p["merged_at"] for p in before if "merged_at" in p}
+    assert merged and len(merged) < len(before)  # merged_at is present iff state = merged
+    rename = {"kind": "rename_field", "field": "merged_at", "to": "mergedAt", "path_prefix": prs}
+    add(double, rename)
+    renamed = double.json(prs, author=author, page_size=100)["data"]
+    assert all("merged_at" not in p for p in renamed)
+    assert {p["id"]: p["mergedAt"] for p in renamed if "mergedAt" in p} == merged
+    add(double, {"kind": "null_field", "field": "merged_at", "path_prefix": prs})
+    nulled = double.json(prs, author=author, page_size=100)["data"]
+    assert {p["id"] for p in nulled if "merged_at" in p} == set(merged)
+    assert all(p.get("merged_at") is None for p in nulled)
+    assert double.json(prs, author=author, page_size=100)["data"] == before  # each fired once
+
+
 def test_delay_holds_the_answer(double: Api) -> None:
     add(double, {"kind": "delay", "seconds": 0.6, "path_prefix": "/repos"})
     with pytest.raises(httpx.ReadTimeout):
@@ -96,7 +115,12 @@ def test_regenerate_changes_the_universe_before_serving_that_request(double: Api
 
 
 def test_bad_rules_are_refused_and_counters_report_paths(double: Api) -> None:
-    for rules in ([{"kind": "explode"}], [{"kind": "remove_field"}], [{"kind": "drop", "x": 1}]):
+    for rules in (
+        [{"kind": "explode"}],
+        [{"kind": "remove_field"}],
+        [{"kind": "rename_field", "field": "merged_at"}],
+        [{"kind": "drop", "x": 1}],
+    ):
         response = double.client.post(double.url + "/_double/faults", json={"rules": rules})
         assert response.status_code == 400
     before = double.control()

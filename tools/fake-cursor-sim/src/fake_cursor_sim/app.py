@@ -16,7 +16,7 @@ from typing import Any
 
 from fake_cursor_sim import routes_admin, routes_cursor, routes_repos
 from fake_cursor_sim.data import Dataset
-from fake_cursor_sim.faults import remove_field
+from fake_cursor_sim.faults import FIELD_KINDS, rewrite_field
 from fake_cursor_sim.middleware import (
     AuthMiddleware,
     ControlMiddleware,
@@ -123,10 +123,10 @@ class CoreApp:
         resp = dispatch(
             state, method, path, scope.get("query_string", b""), int(server[1] or 0), body
         )
-        if "remove_field" in kinds and resp.content_type == b"application/json":
+        if resp.content_type == b"application/json" and any(k in kinds for k in FIELD_KINDS):
             for rule in fired:
-                if rule.kind == "remove_field":
-                    resp.body = remove_field(resp.body, rule.field)
+                if rule.kind in FIELD_KINDS:
+                    resp.body = rewrite_field(resp.body, rule)
         if "truncate" in kinds:
             resp = Resp(200, resp.body[: len(resp.body) // 2], resp.content_type)
         if "drop" in kinds:

@@ -8,7 +8,18 @@ from typing import Any
 
 from fake_cursor_sim.encoding import go_body
 
-KINDS = ("status", "drop", "delay", "truncate", "remove_field", "regenerate")
+KINDS = (
+    "status",
+    "drop",
+    "delay",
+    "truncate",
+    "remove_field",
+    "rename_field",
+    "null_field",
+    "regenerate",
+)
+# Kinds that rewrite the records of a JSON answer (schema drift), each naming the `field` it changes.
+FIELD_KINDS = ("remove_field", "rename_field", "null_field")
 
 
 @dataclass
@@ -20,6 +31,7 @@ class Rule:
     status: int = 503
     seconds: float = 1.0
     field: str = ""
+    to: str = ""  # rename_field: the new key
     same_totals: bool = False  # regenerate: keep the totals, change every identity
     seen: int = 0
     applied: int = 0
@@ -51,6 +63,7 @@ def parse_rules(payload: Any) -> list[Rule]:
             "status",
             "seconds",
             "field",
+            "to",
             "same_totals",
         }
         if unknown:
@@ -63,10 +76,13 @@ def parse_rules(payload: Any) -> list[Rule]:
             status=int(raw.get("status", 503)),
             seconds=float(raw.get("seconds", 1.0)),
             field=str(raw.get("field", "")),
+            to=str(raw.get("to", "")),
             same_totals=bool(raw.get("same_totals", False)),
         )
-        if rule.kind == "remove_field" and not rule.field:
-            raise ValueError("remove_field needs a field")
+        if rule.kind in FIELD_KINDS and not rule.field:
+            raise ValueError(f"{rule.kind} needs a field")
+        if rule.kind == "rename_field" and not rule.to:
+            raise ValueError("rename_field needs `to`, the new key")
         if rule.kind == "status" and not 100 <= rule.status <= 599:
             raise ValueError("status must be an HTTP status code")
         rules.append(rule)
@@ -89,8 +105,11 @@ class FaultBook:
         return [asdict(rule) for rule in self.rules]
 
 
-def remove_field(body: bytes, name: str) -> bytes:
-    """Drop `name` from every record of a response (list, items/data/teamMembers wrapper, or one object)."""
+def rewrite_field(body: bytes, rule: Rule) -> bytes:
+    """Apply a field rule to every record of a response (list, items/data/teamMembers wrapper, or one
+    object): `remove_field` drops the key, `rename_field` moves its value to the key `to` (as an upstream
+    release renaming a struct tag would), `null_field` keeps the key with a JSON null. Records without the key
+    are left alone: a field the upstream omits on some records stays omitted there."""
     value = json.loads(body)
     records: Any = value
     if isinstance(value, dict):
@@ -101,6 +120,12 @@ def remove_field(body: bytes, name: str) -> bytes:
         else:
             records = [value]
     for record in records if isinstance(records, list) else []:
-        if isinstance(record, dict):
-            record.pop(name, None)
+        if not isinstance(record, dict) or rule.field not in record:
+            continue
+        if rule.kind == "remove_field":
+            del record[rule.field]
+        elif rule.kind == "rename_field":
+            record[rule.to] = record.pop(rule.field)
+        elif rule.kind == "null_field":
+            record[rule.field] = None
     return go_body(value)
