@@ -53,6 +53,23 @@ def test_missing_entity_and_wrong_version_are_named() -> None:
         Manifest.parse(b"{not json")
 
 
+def test_field_stats_are_optional_so_earlier_manifests_still_parse() -> None:
+    earlier = Manifest.parse(json.dumps(manifest_dict()).encode())  # written before field_stats existed
+    assert earlier.entities["pull_requests"].field_stats == {}
+    d = manifest_dict()
+    stats = {
+        "merged_at": {"missing": 3, "null": 0, "when": "state = merged", "when_rows": 9},
+        "title": {"missing": 0, "null": 1},
+    }
+    d["entities"]["pull_requests"] = {**d["entities"]["pull_requests"], "field_stats": stats}
+    m = Manifest.parse(json.dumps(d).encode())
+    assert m.entities["pull_requests"].field_stats["merged_at"].when_rows == 9
+    assert Manifest.parse(m.to_json()) == m
+    d["entities"]["pull_requests"]["field_stats"] = {"title": {"missing": -1, "null": 0}}
+    with pytest.raises(ManifestError, match="field_stats"):
+        Manifest.parse(json.dumps(d).encode())
+
+
 def test_load_ids_sort_by_time() -> None:
     a = new_load_id(datetime(2026, 1, 1, tzinfo=UTC))
     b = new_load_id(datetime(2026, 1, 2, tzinfo=UTC))

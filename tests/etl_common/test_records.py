@@ -60,6 +60,42 @@ def test_unknown_fields_are_kept_as_json_and_counted() -> None:
     assert t.column("_extra")[1].as_py() is None
 
 
+def test_presence_is_counted_per_field_missing_apart_from_null() -> None:
+    report = ConversionReport()
+    open_pr = {k: v for k, v in PR.items() if k != "merged_at"} | {"state": "open", "title": None}
+    renamed = {k: v for k, v in PR.items() if k != "merged_at"} | {"mergedAt": PR["merged_at"]}
+    convert("pull_requests", [PR, open_pr, renamed], report)
+    stats = report.field_stats("pull_requests")
+    assert report.rows == 3
+    assert stats["title"] == {"missing": 0, "null": 1}
+    assert stats["closed_at"] == {
+        "missing": 3,
+        "null": 0,
+        "when": "state = closed",
+        "when_rows": 0,
+        "when_valued": 0,
+    }
+    assert stats["merged_at"] == {
+        "missing": 2,
+        "null": 0,
+        "when": "state = merged",
+        "when_rows": 2,  # PR and the renamed one
+        "when_valued": 1,
+    }
+    assert stats["reviewers"] == {"missing": 0, "null": 3}
+    assert stats["id"] == {"missing": 0, "null": 0}
+    assert report.unknown_fields == {"mergedAt": 1}
+    # counting a subset without converting it gives what converting it would have
+    again = ConversionReport.of("pull_requests", [open_pr, renamed])
+    converted = ConversionReport()
+    convert("pull_requests", [open_pr, renamed], converted)
+    assert again == converted
+    both = ConversionReport()
+    both.merge(again)
+    both.merge(ConversionReport.of("pull_requests", [PR]))
+    assert both.field_stats("pull_requests") == stats
+
+
 def test_missing_required_field_names_entity_field_and_example() -> None:
     broken = {k: v for k, v in PR.items() if k != "author_id"}
     with pytest.raises(

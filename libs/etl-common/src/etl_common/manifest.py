@@ -56,6 +56,21 @@ class DataFile(_Strict):
         return v
 
 
+class FieldStats(_Strict):
+    """How one contract field arrived across an entity's rows; a value was sent on rows - missing - null."""
+
+    missing: int = Field(ge=0, description="Rows whose record lacked the key")
+    null: int = Field(ge=0, description="Rows whose record sent the key as null")
+    when: str | None = Field(
+        default=None,
+        description="For a field expected only on some rows: the condition, e.g. `state = merged`",
+    )
+    when_rows: int | None = Field(default=None, ge=0, description="Rows meeting `when`")
+    when_valued: int | None = Field(
+        default=None, ge=0, description="Rows meeting `when` that carried a value"
+    )
+
+
 class EntityOutput(_Strict):
     rows: int = Field(ge=0)
     schema_fingerprint: str
@@ -63,6 +78,11 @@ class EntityOutput(_Strict):
     unknown_fields: dict[str, int] = Field(
         default_factory=dict,
         description="Keys the upstream sent that the contract does not know, with counts",
+    )
+    field_stats: dict[str, FieldStats] = Field(
+        default_factory=dict,
+        description="Per contract field, its presence across the rows (what the drift checks compared); "
+        "empty in manifests written before these were recorded",
     )
 
 

@@ -4,7 +4,9 @@ Missing keys become nulls (the upstream omits `merged_at`, `closed_at`, `comment
 JSON integers are accepted for float fields; timestamps of any fraction width and offset become UTC
 nanoseconds. Keys the contract does not know are kept, as JSON in `_extra`, and counted so the loader can
 report them. A missing required field or a value of the wrong type raises `SchemaViolation` naming the entity,
-the field and an example record.
+the field and an example record. Every contract field's presence is counted as rows pass (key missing, key
+sent as null, and for a field expected only on some records, e.g. `merged_at` on merged PRs, how many of
+those had it), so the loader can tell a field the upstream dropped or renamed from one that is merely empty.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from typing import Any
 import pyarrow as pa
 
 from etl_common.errors import SchemaViolation
-from etl_common.schemas import COMMENT_TYPE, SOURCE_SCHEMAS, TIMESTAMP, raw_schema
+from etl_common.schemas import (
+    COMMENT_TYPE,
+    FIELD_EXPECTATIONS,
+    SOURCE_SCHEMAS,
+    TIMESTAMP,
+    raw_schema,
+)
 from etl_common.timestamps import parse_rfc3339_ns
 
 _TS_FIELDS = {
@@ -37,16 +45,78 @@ _COMMENT_TS = tuple(
     for i in range(COMMENT_TYPE.num_fields)
     if COMMENT_TYPE.field(i).type == TIMESTAMP
 )
+_CONDITIONAL = {
+    entity: {name: x.when for name, x in fields.items() if x.when is not None}
+    for entity, fields in FIELD_EXPECTATIONS.items()
+}
 
 
 @dataclass
 class ConversionReport:
-    """What a conversion saw besides the rows: unknown keys and how often each appeared."""
+    """What a conversion saw besides the rows: unknown keys and how often each appeared, and per contract
+    field how many records lacked the key (`missing`) or sent it as null (`null`); for a field expected
+    only where a condition holds (`merged_at` where `state = merged`), how many records met the condition
+    (`when_rows`) and how many of those carried a value (`when_valued`)."""
 
     unknown_fields: Counter[str] = field(default_factory=Counter)
+    rows: int = 0
+    missing: Counter[str] = field(default_factory=Counter)
+    null: Counter[str] = field(default_factory=Counter)
+    when_rows: Counter[str] = field(default_factory=Counter)
+    when_valued: Counter[str] = field(default_factory=Counter)
 
     def merge(self, other: ConversionReport) -> None:
         self.unknown_fields.update(other.unknown_fields)
+        self.rows += other.rows
+        self.missing.update(other.missing)
+        self.null.update(other.null)
+        self.when_rows.update(other.when_rows)
+        self.when_valued.update(other.when_valued)
+
+    @classmethod
+    def of(cls, entity: str, records: list[Mapping[str, Any]]) -> ConversionReport:
+        """The counts for `records` without converting them (for a subset of rows already converted, such
+        as the ones left after de-duplication)."""
+        report = cls()
+        _count(entity, records, {n: [r.get(n) for r in records] for n in _KNOWN[entity]}, report)
+        for r in records:
+            report.unknown_fields.update(r.keys() - _KNOWN[entity])
+        return report
+
+    def field_stats(self, entity: str) -> dict[str, dict[str, Any]]:
+        """Per contract field: `missing`, `null`, and for conditional fields `when`, `when_rows`,
+        `when_valued` (the shape of the manifest's `field_stats`)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in SOURCE_SCHEMAS[entity].names:
+            stats: dict[str, Any] = {"missing": self.missing[name], "null": self.null[name]}
+            if (cond := _CONDITIONAL[entity].get(name)) is not None:
+                stats |= {
+                    "when": f"{cond[0]} = {cond[1]}",
+                    "when_rows": self.when_rows[name],
+                    "when_valued": self.when_valued[name],
+                }
+            out[name] = stats
+        return out
+
+
+def _count(
+    entity: str,
+    rows: list[Mapping[str, Any]],
+    values: Mapping[str, list[Any]],
+    report: ConversionReport,
+) -> None:
+    """Add `rows`' presence counts to `report`; `values[name]` is `[r.get(name) for r in rows]`."""
+    report.rows += len(rows)
+    for name, column in values.items():
+        empty = column.count(None)
+        if empty:
+            missing = sum(1 for r in rows if name not in r)
+            report.missing[name] += missing
+            report.null[name] += empty - missing
+    for name, (cond_field, cond_value) in _CONDITIONAL[entity].items():
+        hits = [v for c, v in zip(values[cond_field], values[name], strict=True) if c == cond_value]
+        report.when_rows[name] += len(hits)
+        report.when_valued[name] += len(hits) - hits.count(None)
 
 
 def _example(record: Mapping[str, Any]) -> str:
@@ -125,9 +195,9 @@ def to_arrow(
                 _example({"value": r}),
             )
     schema = raw_schema(entity)
+    raw = {name: [r.get(name) for r in rows] for name in SOURCE_SCHEMAS[entity].names}
     columns: dict[str, list[Any]] = {}
-    for name in SOURCE_SCHEMAS[entity].names:
-        values = [r.get(name) for r in rows]
+    for name, values in raw.items():
         if name in _REQUIRED_SET[entity] and None in values:
             bad = rows[values.index(None)]
             raise SchemaViolation(entity, name, "required field is missing or null", _example(bad))
@@ -136,6 +206,7 @@ def to_arrow(
         elif entity == "reviews" and name == "comments":
             values = _comments(entity, values, rows)
         columns[name] = values
+    _count(entity, rows, raw, report)
     unknown = set().union(*(r.keys() for r in rows)) - _KNOWN[entity] if rows else set()
     if unknown:
         extras: list[str | None] = []

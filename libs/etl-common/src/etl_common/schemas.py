@@ -10,7 +10,8 @@ is refused.
 from __future__ import annotations
 
 import hashlib
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Literal
 
 import pyarrow as pa
 
@@ -145,3 +146,101 @@ def schema_fingerprint(schema: pa.Schema) -> str:
     """A stable digest of names, types and nullability, so a reader can prove it got the files it expects."""
     canonical = "\n".join(f"{f.name}:{f.type}:{'null' if f.nullable else 'req'}" for f in schema)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# What the contract promises about each source field's presence, and whether a mart depends on it. The loader
+# measures every field's presence and null rate as rows stream past and compares them with these promises and
+# with the previous load, so a field the upstream drops or renames fails the load instead of emptying a mart.
+Presence = Literal["always", "when", "optional", "null"]
+
+
+@dataclass(frozen=True)
+class FieldExpectation:
+    """`always`: a value on every record (contract: present, never null). `when`: a value exactly on the
+    records where `when` holds (`merged_at` iff `state = merged`); the key is missing elsewhere. `optional`:
+    missing on some records by design (`comments`). `null`: sent as null (`reviewers`, `labels`).
+
+    `mart`: a mart's rows or measures depend on it, so losing its values is blocking; otherwise the loss is
+    informational (a warning recorded in the manifest)."""
+
+    presence: Presence
+    mart: bool
+    when: tuple[str, str] | None = None
+
+    def describe_when(self) -> str:
+        return f"{self.when[0]} = {self.when[1]}" if self.when else ""
+
+
+_ALWAYS_MART = FieldExpectation("always", mart=True)
+_ALWAYS_INFO = FieldExpectation("always", mart=False)
+_NON_NULL_IN = {  # nullable in the Parquet schema, yet always sent with a value (contract sections 2.1-2.6)
+    "commits": {
+        "userEmail": True,  # velocity.developer_email
+        "userName": False,
+        "branchName": False,
+        "isPrimaryBranch": False,
+        "tabLinesAdded": True,  # ai_lines_added, ai_ratio
+        "tabLinesDeleted": False,
+        "composerLinesAdded": True,
+        "composerLinesDeleted": False,
+        "nonAiLinesAdded": False,
+        "nonAiLinesDeleted": False,
+        "message": False,
+        "createdAt": False,
+    },
+    "pull_requests": {
+        "title": False,
+        "body": False,
+        "author_email": False,  # velocity falls back to it only when the commits lack an email
+        "author_name": False,
+        "base_branch": False,
+        "head_branch": False,
+        "additions": True,  # pr_size
+        "deletions": True,
+        "initial_additions": False,
+        "changed_files": False,
+        "commit_count": False,
+        "ai_ratio": True,  # ai_impact bands
+        "tab_lines": False,
+        "composer_lines": False,
+        "commit_ids": True,  # first_commit_at, coding lead time
+        "updated_at": False,
+        "was_reverted": True,  # quality.revert_rate
+        "is_bug_fix": True,  # quality.bug_fix_rate
+    },
+    "reviews": {"body": False},
+    "repos": {
+        "default_branch": False,
+        "open_pull_requests_count": False,
+        "total_pull_requests_count": False,
+    },
+}
+_SPECIAL: dict[str, dict[str, FieldExpectation]] = {
+    "pull_requests": {
+        # every mart counts merged PRs by the week of merged_at
+        "merged_at": FieldExpectation("when", mart=True, when=("state", "merged")),
+        "closed_at": FieldExpectation("when", mart=False, when=("state", "closed")),
+        # always null upstream; reviewer_count falls back to the reviews
+        "reviewers": FieldExpectation("null", mart=False),
+        "labels": FieldExpectation("null", mart=False),
+    },
+    "reviews": {"comments": FieldExpectation("optional", mart=False)},  # missing when there are none
+}
+
+
+def _expectations(entity: str) -> dict[str, FieldExpectation]:
+    out = {}
+    for f in SOURCE_SCHEMAS[entity]:
+        special = _SPECIAL.get(entity, {}).get(f.name)
+        if special is not None:
+            out[f.name] = special
+        elif not f.nullable:
+            out[f.name] = _ALWAYS_MART  # required: a record without it is refused outright
+        else:
+            out[f.name] = _ALWAYS_MART if _NON_NULL_IN[entity][f.name] else _ALWAYS_INFO
+    return out
+
+
+FIELD_EXPECTATIONS: Final[dict[str, dict[str, FieldExpectation]]] = {
+    entity: _expectations(entity) for entity in SOURCE_SCHEMAS
+}
