@@ -54,7 +54,8 @@ def test_missing_entity_and_wrong_version_are_named() -> None:
 
 
 def test_field_stats_are_optional_so_earlier_manifests_still_parse() -> None:
-    earlier = Manifest.parse(json.dumps(manifest_dict()).encode())  # written before field_stats existed
+    # a manifest written before field_stats existed
+    earlier = Manifest.parse(json.dumps(manifest_dict()).encode())
     assert earlier.entities["pull_requests"].field_stats == {}
     d = manifest_dict()
     stats = {

@@ -224,7 +224,8 @@ _SPECIAL: dict[str, dict[str, FieldExpectation]] = {
         "reviewers": FieldExpectation("null", mart=False),
         "labels": FieldExpectation("null", mart=False),
     },
-    "reviews": {"comments": FieldExpectation("optional", mart=False)},  # missing when there are none
+    # missing when a review has none
+    "reviews": {"comments": FieldExpectation("optional", mart=False)},
 }
 
 
