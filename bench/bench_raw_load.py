@@ -103,7 +103,7 @@ files = {e: [root / f.path for f in o.files] for e, o in m.entities.items()}
 t0 = time.perf_counter()
 if mode == "ours":
     from dbt_runner.duckdb_load import load_raw
-    load_raw(Path(db), m, manifest_path, files, threads=2)
+    load_raw(Path(db), m, manifest_path, "0" * 64, files, threads=2)
 else:
     con = duckdb.connect(db)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")

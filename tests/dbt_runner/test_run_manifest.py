@@ -96,8 +96,10 @@ def test_manifest_to_raw_to_green_dbt_build(loads: tuple[Path, list[str]], built
     assert statuses <= {"success", "pass"}, result["dbt"]["counts"]
     assert any(n["resource_type"] == "unit_test" for n in result["dbt"]["nodes"])
     # the result is also written beside the manifest
-    written = json.loads((root / "build-results" / f"{manifest.load_id}.json").read_text())
-    assert written["state"] == "succeeded"
+    attempts = root / "build-results" / manifest.load_id
+    written = json.loads((attempts / f"{result['attempt']}.json").read_text())
+    assert written["state"] == "succeeded" and written["result_uri"] == result["result_uri"]
+    assert json.loads((attempts / "latest.json").read_text()) == written
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM mart.velocity").fetchone()[0] > 0
         (prs,) = con.execute("SELECT count(*) FROM staging.stg_pull_requests").fetchone()

@@ -108,9 +108,10 @@ def build_both(
     with tempfile.TemporaryDirectory() as staging:
         verified = verify_and_stage(uri, Path(staging))
         db = work / "warehouse.duckdb"
-        dev_load = load_raw(db, verified.manifest, uri, verified.files)
+        sha = verified.manifest_sha256
+        dev_load = load_raw(db, verified.manifest, uri, sha, verified.files)
         sf_load = load_raw_snowflake(
-            sf_settings(port, database), verified.manifest, uri, verified.files
+            sf_settings(port, database), verified.manifest, uri, sha, verified.files
         )
     assert dev_load.rows == sf_load.rows, (dev_load.rows, sf_load.rows)
     args = ["build", *EMULATOR_EXCLUDES, *STRICT]

@@ -20,6 +20,7 @@ from dbt_runner.snowflake_load import (
     create_table_sql,
     gcs_object_names,
     load_raw_snowflake,
+    record_outcome_snowflake,
     render_template,
     truncate_timestamps,
 )
@@ -171,13 +172,17 @@ def _raw_state(port: int, database: str) -> dict[str, object]:
             r[0]
             for r in cur.execute("select load_id from raw._loads order by loaded_at", timeout=30)
         ]
+        outcomes = [
+            r[0]
+            for r in cur.execute("select outcome from raw._loads order by loaded_at", timeout=30)
+        ]
         leftovers = cur.execute(
             "select count(*) from information_schema.schemata where schema_name like 'RAW\\\\_\\\\_%'",
             timeout=30,
         ).fetchone()[0]
     finally:
         con.close()
-    return {"counts": counts, "loads": loads, "leftover_schemas": leftovers}
+    return {"counts": counts, "loads": loads, "outcomes": outcomes, "leftover_schemas": leftovers}
 
 
 @pytest.mark.emulator
@@ -200,14 +205,23 @@ def test_load_swaps_all_tables_verifies_counts_and_is_idempotent(
 
     def load(uri: str, **kw):  # type: ignore[no-untyped-def]
         v = verify_and_stage(uri, tmp_path / "stage")
-        return load_raw_snowflake(settings, v.manifest, uri, v.files, **kw)
+        return load_raw_snowflake(settings, v.manifest, uri, v.manifest_sha256, v.files, **kw)
 
     out = load(first)
     assert (out.status, out.rows) == (
         "loaded",
         {"commits": 7, "pull_requests": 8, "reviews": 8, "repos": 2},
     )
+    # The raw load alone does not make it loaded: until its build succeeded a retry loads it again.
+    assert load(first).status == "loaded"
+    record_outcome_snowflake(settings, "20270101T000000Z-aaaaaa", "succeeded", {"model:success": 1})
     assert load(first).status == "already_loaded"
+    tampered = tmp_path / "b" / "manifests" / "20270101T000000Z-aaaaaa.json"
+    tampered.write_bytes(
+        tampered.read_bytes().replace(b'"manifest_version"', b' "manifest_version"')
+    )
+    with pytest.raises(ManifestError, match="must not change under its load id"):
+        load(first)
     out = load(newer)
     assert (out.status, out.rows["repos"], out.previous_load_id) == (
         "loaded",
@@ -217,7 +231,12 @@ def test_load_swaps_all_tables_verifies_counts_and_is_idempotent(
     with pytest.raises(ManifestError, match="older than the loaded"):
         load(older)
     state = _raw_state(fakesnow_port, db)
-    assert state["loads"] == ["20270101T000000Z-aaaaaa", "20270102T000000Z-bbbbbb"]
+    assert state["loads"] == [
+        "20270101T000000Z-aaaaaa",
+        "20270101T000000Z-aaaaaa",
+        "20270102T000000Z-bbbbbb",
+    ]
+    assert state["outcomes"] == ["interrupted", "succeeded", "building"]
     assert state["counts"]["repos"] == (1, "20270102T000000Z-bbbbbb")
     assert state["counts"]["commits"] == (7, "20270102T000000Z-bbbbbb")
     assert state["leftover_schemas"] == 0
@@ -231,14 +250,14 @@ def test_a_row_count_that_differs_from_the_manifest_leaves_raw_untouched(
     settings = sf_settings(fakesnow_port, db)
     good = write_bucket(tmp_path / "b", edge_records(), "20270101T000000Z-aaaaaa", T0)
     v = verify_and_stage(good, tmp_path / "s")
-    load_raw_snowflake(settings, v.manifest, good, v.files)
+    load_raw_snowflake(settings, v.manifest, good, v.manifest_sha256, v.files)
     bad = write_bucket(tmp_path / "b", edge_records(), "20270102T000000Z-dddddd", T0.replace(day=2))
     v = verify_and_stage(bad, tmp_path / "s2")
     entities = dict(v.manifest.entities)
     entities["reviews"] = entities["reviews"].model_copy(update={"rows": 9})
     lying = v.manifest.model_copy(update={"entities": entities})
     with pytest.raises(ManifestError, match="reviews loaded 8 rows, manifest says 9"):
-        load_raw_snowflake(settings, lying, bad, v.files)
+        load_raw_snowflake(settings, lying, bad, v.manifest_sha256, v.files)
     state = _raw_state(fakesnow_port, db)
     assert state["loads"] == ["20270101T000000Z-aaaaaa"]
     assert state["counts"]["reviews"] == (8, "20270101T000000Z-aaaaaa")
@@ -253,5 +272,5 @@ def test_unreachable_warehouse_is_a_transient_error(tmp_path: Path):
     uri = write_bucket(tmp_path / "b", edge_records(), "20270101T000000Z-aaaaaa", T0)
     v = verify_and_stage(uri, tmp_path / "s")
     with pytest.raises(SnowflakeLoadError) as err:
-        load_raw_snowflake(settings, v.manifest, uri, v.files)
+        load_raw_snowflake(settings, v.manifest, uri, v.manifest_sha256, v.files)
     assert err.value.transient and "fake" not in str(err.value).split("connect")[0]

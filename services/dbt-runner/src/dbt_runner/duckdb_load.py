@@ -1,21 +1,31 @@
 """Raw load into DuckDB: every raw table replaced in one transaction, or none.
 
 `CREATE OR REPLACE TABLE raw.<entity> AS SELECT * FROM read_parquet([...])` takes its types from the files.
-All four tables and the bookkeeping row in `raw._loads` commit together, so a reader sees either the previous
-load or this one, never a mix, and a failure (including a row count that differs from the manifest) leaves
-the previous tables intact. Table names come from the fixed entity list; file paths are quoted literals of
-paths this process staged itself.
+All four tables and the bookkeeping row in `raw._loads` commit together, and a failure (including a row
+count that differs from the manifest) leaves the previous tables intact. This runs on the building copy of
+the warehouse (see `duckdb_warehouse`), never on the file readers open. Table names come from the fixed
+entity list; file paths are quoted literals of paths this process staged itself.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
 
-from dbt_runner.load_rules import LoadOutcome, already_loaded, loads_row, require_rows
+from dbt_runner.load_rules import (
+    ADDED_COLUMNS,
+    LOADS_COLUMNS,
+    LoadedState,
+    LoadOutcome,
+    Outcome,
+    loads_row,
+    outcome_params,
+    outcome_sql,
+    require_rows,
+)
 from etl_common.manifest import Manifest
 from etl_common.schemas import ENTITIES
 
@@ -28,43 +38,47 @@ def _literal(path: Path) -> str:
 
 def _ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (load_id VARCHAR NOT NULL, extracted_at TIMESTAMP "
-        "NOT NULL, loaded_at TIMESTAMP NOT NULL, manifest_uri VARCHAR NOT NULL, rows VARCHAR NOT NULL)"
-    )
+    columns = ", ".join(f"{name} {kind}" for name, kind in LOADS_COLUMNS)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} ({columns})")
+    for name, kind in ADDED_COLUMNS:  # a warehouse from before outcomes were recorded
+        con.execute(f"ALTER TABLE {LOADS_TABLE} ADD COLUMN IF NOT EXISTS {name} {kind}")
 
 
-def current_load(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime] | None:
+def current_load(con: duckdb.DuckDBPyConnection) -> LoadedState | None:
     """The load the raw tables hold now (the last one committed), if any."""
-    row = con.execute(
-        f"SELECT load_id, extracted_at FROM {LOADS_TABLE} ORDER BY loaded_at DESC LIMIT 1"
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'raw' AND table_name = '_loads'"
     ).fetchone()
-    return (row[0], row[1].replace(tzinfo=UTC)) if row else None
+    if not exists or not exists[0]:
+        return None
+    have = {r[0] for r in con.execute(f"DESCRIBE {LOADS_TABLE}").fetchall()}
+    extra = [c if c in have else f"NULL AS {c}" for c in ("manifest_sha256", "outcome")]
+    row = con.execute(
+        f"SELECT load_id, extracted_at, {', '.join(extra)} FROM {LOADS_TABLE} "
+        "ORDER BY loaded_at DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return LoadedState(row[0], row[1].replace(tzinfo=UTC), row[2], row[3])
 
 
 def load_raw(
     db_path: Path,
     manifest: Manifest,
     manifest_uri: str,
+    manifest_sha256: str,
     files: dict[str, list[Path]],
     *,
-    force: bool = False,
+    previous_load_id: str | None = None,
     threads: int | None = None,
 ) -> LoadOutcome:
     t0 = time.monotonic()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db_path)) as con:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         con.execute("SET preserve_insertion_order = false")  # order carries no meaning in raw
         _ensure_bookkeeping(con)
-        current = current_load(con)
-        if already_loaded(current, manifest, manifest_uri, force=force):
-            return LoadOutcome(
-                "already_loaded",
-                previous_load_id=current[0] if current else None,
-                seconds=time.monotonic() - t0,
-            )
         rows: dict[str, int] = {}
         con.execute("BEGIN TRANSACTION")
         try:
@@ -75,17 +89,23 @@ def load_raw(
                 )
                 (count,) = con.execute(f'SELECT count(*) FROM raw."{entity}"').fetchone()  # type: ignore[misc]
                 rows[entity] = require_rows(manifest, manifest_uri, entity, count)
+            marks = ", ".join("?" for _ in LOADS_COLUMNS)
             con.execute(
-                f"INSERT INTO {LOADS_TABLE} VALUES (?, ?, ?, ?, ?)",
-                list(loads_row(manifest, manifest_uri, rows)),
+                f"INSERT INTO {LOADS_TABLE} VALUES ({marks})",
+                list(loads_row(manifest, manifest_uri, manifest_sha256, rows)),
             )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     return LoadOutcome(
-        "loaded",
-        rows=rows,
-        seconds=time.monotonic() - t0,
-        previous_load_id=current[0] if current else None,
+        "loaded", rows=rows, seconds=time.monotonic() - t0, previous_load_id=previous_load_id
     )
+
+
+def record_outcome(
+    db_path: Path, load_id: str, outcome: Outcome, counts: dict[str, int] | None
+) -> None:
+    """The build's outcome on the load's `_loads` row (it is `building` until then)."""
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(outcome_sql(LOADS_TABLE, "?"), list(outcome_params(load_id, outcome, counts)))

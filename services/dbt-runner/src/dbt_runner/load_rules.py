@@ -1,5 +1,10 @@
 """What every warehouse's raw load obeys, whatever the engine: the idempotency rule, the row-count check
-against the manifest, and the bookkeeping row each load leaves in `raw._loads`."""
+against the manifest, and the bookkeeping row each load leaves in `raw._loads`.
+
+A load counts as loaded only when its dbt build succeeded (`outcome = 'succeeded'`): a load whose build
+failed or was interrupted is built again by the next attempt. Idempotency is by content: the row records
+the sha256 of the manifest it was built from, and the same load id under a different manifest is refused.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,34 @@ from typing import Literal
 from etl_common.errors import ManifestError
 from etl_common.manifest import Manifest
 
+# `raw._loads`, in column order. `outcome`: `building` while its build runs (visible only where the engine
+# cannot hide an unfinished build), then `succeeded` or `failed`, or `interrupted` when a later load found it
+# still building. Rows from before these columns have NULLs.
+LOADS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("load_id", "varchar not null"),
+    ("extracted_at", "timestamp not null"),
+    ("loaded_at", "timestamp not null"),
+    ("manifest_uri", "varchar not null"),
+    ("rows", "varchar not null"),
+    ("manifest_sha256", "varchar"),
+    ("outcome", "varchar"),
+    ("built_at", "timestamp"),
+    ("dbt_counts", "varchar"),
+)
+ADDED_COLUMNS = LOADS_COLUMNS[5:]  # added to existing `_loads` tables in place
+
+Outcome = Literal["building", "succeeded", "failed", "interrupted"]
+
+
+@dataclass(frozen=True)
+class LoadedState:
+    """The load a warehouse's raw tables hold now, as its last `_loads` row says."""
+
+    load_id: str
+    extracted_at: datetime
+    manifest_sha256: str | None = None
+    outcome: str | None = None  # None: recorded before outcomes were; not known to have built
+
 
 @dataclass
 class LoadOutcome:
@@ -21,21 +54,34 @@ class LoadOutcome:
 
 
 def already_loaded(
-    current: tuple[str, datetime] | None, manifest: Manifest, manifest_uri: str, *, force: bool
+    current: LoadedState | None,
+    manifest: Manifest,
+    manifest_uri: str,
+    manifest_sha256: str,
+    *,
+    force: bool,
 ) -> bool:
-    """The idempotency rule of every warehouse: True when `manifest` is the load the raw tables hold
-    (nothing to do); ManifestError when it is older than that load; False when it should be loaded.
-    `force` loads regardless."""
+    """The idempotency rule of every warehouse. True when `manifest` is the load the warehouse holds and its
+    build succeeded (nothing to do); False when it should be loaded and built (new, or its last build did
+    not succeed); ManifestError when it is older than the load held, or when the same load id was built from
+    a manifest with different content. `force` loads regardless."""
     if current is None or force:
         return False
-    if current[0] == manifest.load_id:
-        return True
-    if current[1] > manifest.extracted_at:
+    if current.load_id == manifest.load_id:
+        built_from = current.manifest_sha256
+        if built_from is not None and built_from != manifest_sha256:
+            raise ManifestError(
+                f"{manifest_uri}: load {manifest.load_id} was built from a manifest with sha256 "
+                f"{built_from[:12]}…, this one is {manifest_sha256[:12]}…; a manifest "
+                "must not change under its load id (use --force to rebuild from this one)"
+            )
+        return current.outcome == "succeeded"
+    if current.extracted_at > manifest.extracted_at:
         raise ManifestError(
             f"{manifest_uri}: load {manifest.load_id} (extracted "
-            f"{manifest.extracted_at:%Y-%m-%dT%H:%M:%SZ}) is older than the loaded {current[0]} "
-            f"(extracted {current[1]:%Y-%m-%dT%H:%M:%SZ}); refusing to overwrite newer raw data "
-            "(use --force to load it anyway)"
+            f"{manifest.extracted_at:%Y-%m-%dT%H:%M:%SZ}) is older than the loaded {current.load_id} "
+            f"(extracted {current.extracted_at:%Y-%m-%dT%H:%M:%SZ}); refusing to overwrite newer raw "
+            "data (use --force to load it anyway)"
         )
     return False
 
@@ -50,14 +96,41 @@ def require_rows(manifest: Manifest, manifest_uri: str, entity: str, count: int)
     return int(count)
 
 
+def utc_naive(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(tzinfo=None)
+
+
 def loads_row(
-    manifest: Manifest, manifest_uri: str, rows: dict[str, int]
-) -> tuple[str, datetime, datetime, str, str]:
-    """(load_id, extracted_at, loaded_at, manifest_uri, rows as JSON), timestamps as zone-less UTC."""
+    manifest: Manifest,
+    manifest_uri: str,
+    manifest_sha256: str,
+    rows: dict[str, int],
+    outcome: Outcome = "building",
+) -> tuple[object, ...]:
+    """One `_loads` row in LOADS_COLUMNS order, timestamps as zone-less UTC; not yet built."""
     return (
         manifest.load_id,
-        manifest.extracted_at.astimezone(UTC).replace(tzinfo=None),
-        datetime.now(UTC).replace(tzinfo=None),
+        utc_naive(manifest.extracted_at),
+        utc_naive(datetime.now(UTC)),
         manifest_uri,
         json.dumps(rows),
+        manifest_sha256,
+        outcome,
+        None,
+        None,
     )
+
+
+def outcome_sql(table: str, placeholder: str) -> str:
+    """UPDATE recording a build's outcome on the load's row: params (outcome, built_at, counts, load_id)."""
+    p = placeholder
+    return (
+        f"update {table} set outcome = {p}, built_at = {p}, dbt_counts = {p} "
+        f"where load_id = {p} and outcome = 'building'"
+    )
+
+
+def outcome_params(
+    load_id: str, outcome: Outcome, counts: dict[str, int] | None
+) -> tuple[object, ...]:
+    return (outcome, utc_naive(datetime.now(UTC)), json.dumps(counts or {}), load_id)

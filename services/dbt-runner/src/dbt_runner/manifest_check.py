@@ -9,6 +9,7 @@ read `gs://` here); local files are read in place.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ class VerifiedLoad:
     manifest: Manifest
     manifest_uri: str
     store: ObjectStore
+    manifest_sha256: str  # of the manifest's bytes: what "the same load" means
     files: dict[str, list[Path]]  # entity -> local Parquet paths, in manifest order
 
 
@@ -37,7 +39,8 @@ def split_manifest_uri(uri: str) -> tuple[str, str]:
     return head, f"{MANIFESTS_DIR}/{name}"
 
 
-def fetch_manifest(uri: str) -> tuple[ObjectStore, Manifest]:
+def fetch_manifest(uri: str) -> tuple[ObjectStore, Manifest, str]:
+    """The manifest's store, parsed manifest and the sha256 of its bytes."""
     root, key = split_manifest_uri(uri)
     try:
         store = open_store(root)
@@ -49,7 +52,7 @@ def fetch_manifest(uri: str) -> tuple[ObjectStore, Manifest]:
     manifest = Manifest.parse(raw, where=uri)
     if f"{MANIFESTS_DIR}/{manifest.load_id}.json" != key:
         raise ManifestError(f"{uri}: file name does not match its load_id {manifest.load_id}")
-    return store, manifest
+    return store, manifest, hashlib.sha256(raw).hexdigest()
 
 
 def require_inside(uri: str, allowed_root: str | None) -> None:
@@ -69,7 +72,7 @@ def _normalise(root: str) -> str:
 
 def verify_and_stage(uri: str, staging: Path, *, allowed_root: str | None = None) -> VerifiedLoad:
     require_inside(uri, allowed_root)
-    store, manifest = fetch_manifest(uri)
+    store, manifest, manifest_digest = fetch_manifest(uri)
     files: dict[str, list[Path]] = {}
     for entity in ENTITIES:  # identifiers come from this fixed list, never from the manifest text
         out = manifest.entities[entity]
@@ -102,7 +105,13 @@ def verify_and_stage(uri: str, staging: Path, *, allowed_root: str | None = None
                 )
             paths.append(local)
         files[entity] = paths
-    return VerifiedLoad(manifest=manifest, manifest_uri=uri, store=store, files=files)
+    return VerifiedLoad(
+        manifest=manifest,
+        manifest_uri=uri,
+        store=store,
+        manifest_sha256=manifest_digest,
+        files=files,
+    )
 
 
 def _stage(store: ObjectStore, key: str, staging: Path, uri: str) -> Path:

@@ -1,10 +1,20 @@
-"""One build from one manifest: verify, load raw, `dbt build`, and record the result beside the manifest."""
+"""One build from one manifest: verify, load raw, `dbt build`, publish, and record the attempt beside the
+manifest.
+
+The warehouse shows raw and marts of one load, or of the previous one, at every instant a reader can see
+(DuckDB: build on a copy, publish by rename, see `duckdb_warehouse`). A load counts as loaded only when its
+build succeeded, so a retry after a failed or killed build builds again. Every attempt, failed ones included,
+ends as a `BuildResult` with a one-line `error`, stored append-only at
+`build-results/<load_id>/<attempt>.json` with `latest.json` pointing at the newest.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -12,14 +22,17 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from dbt_runner.dbt_invoke import DbtResult, dbt_args, invoke
-from dbt_runner.duckdb_load import load_raw
-from dbt_runner.load_rules import LoadOutcome
-from dbt_runner.manifest_check import split_manifest_uri, verify_and_stage
+from dbt_runner.duckdb_load import load_raw, record_outcome
+from dbt_runner.duckdb_warehouse import DuckDBWarehouse
+from dbt_runner.load_rules import LoadOutcome, already_loaded
+from dbt_runner.manifest_check import VerifiedLoad, split_manifest_uri, verify_and_stage
 from dbt_runner.settings import RunnerSettings
-from dbt_runner.snowflake_load import load_raw_snowflake
+from dbt_runner.snowflake_load import load_raw_snowflake, record_outcome_snowflake
 from dbt_runner.snowflake_settings import get_snowflake_settings
 from etl_common.errors import EtlError
-from etl_common.logs import log_context
+from etl_common.logs import log_context, one_line
+from etl_common.manifest import new_load_id
+from etl_common.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 RESULTS_DIR = "build-results"  # beside manifests/, outside it: consumers react only to manifests
@@ -31,10 +44,21 @@ class RawLoad(BaseModel):
     seconds: float
     previous_load_id: str | None = None
 
+    @classmethod
+    def of(cls, outcome: LoadOutcome) -> RawLoad:
+        return cls(
+            status=outcome.status,
+            rows=outcome.rows,
+            seconds=round(outcome.seconds, 3),
+            previous_load_id=outcome.previous_load_id,
+        )
+
 
 class BuildResult(BaseModel):
     manifest_uri: str
     load_id: str | None = None
+    manifest_sha256: str | None = None
+    attempt: str = Field(description="This attempt's id, sortable by time")
     target: str
     state: Literal["succeeded", "failed", "already_loaded"]
     started_at: datetime
@@ -42,8 +66,9 @@ class BuildResult(BaseModel):
     timings_s: dict[str, float] = Field(default_factory=dict)
     raw_load: RawLoad | None = None
     dbt: DbtResult | None = None
-    error: str | None = None
+    error: str | None = Field(default=None, description="Why it failed, on one line")
     error_type: str | None = None
+    transient: bool = Field(default=False, description="A later attempt may succeed")
     result_uri: str | None = None
 
     @property
@@ -51,73 +76,159 @@ class BuildResult(BaseModel):
         return self.state in ("succeeded", "already_loaded")
 
 
+class _Attempt:
+    """What one attempt has done so far; becomes its BuildResult whatever happens."""
+
+    def __init__(self, uri: str, target: str) -> None:
+        self.started = datetime.now(UTC)
+        self.fields: dict[str, object] = {
+            "manifest_uri": uri,
+            "attempt": new_load_id(self.started),
+            "target": target,
+            "state": "failed",
+        }
+        self.timings: dict[str, float] = {}
+        self.store: ObjectStore | None = None
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.monotonic() - t0, 3)
+
+    def set(self, **fields: object) -> None:
+        self.fields.update(fields)
+
+    def fail(self, exc: BaseException) -> None:
+        message = one_line(str(exc)) or type(exc).__name__
+        if not isinstance(exc, EtlError):
+            message = f"{type(exc).__name__}: {message}"
+        self.set(
+            state="failed",
+            error=message,
+            error_type=type(exc).__name__,
+            transient=bool(getattr(exc, "transient", False)),
+        )
+
+    def finish(self) -> BuildResult:
+        result = BuildResult.model_validate(
+            {
+                **self.fields,
+                "started_at": self.started,
+                "finished_at": datetime.now(UTC),
+                "timings_s": self.timings,
+            }
+        )
+        if self.store is not None and result.load_id is not None:
+            _record(self.store, result)
+        return result
+
+
 def run_manifest(
     uri: str, settings: RunnerSettings, *, target: str | None = None, force: bool = False
 ) -> BuildResult:
-    """Never raises for bad input or a failed build: the outcome is in the result (and its `error`)."""
-    target = target or settings.target
-    started = datetime.now(UTC)
-    timings: dict[str, float] = {}
-    load_id = raw = dbt = None
-    store = None
+    """Never raises: every outcome, a crash included, is in the result (and its one-line `error`)."""
+    attempt = _Attempt(uri, target or settings.target)
     try:
-        t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="dbt-runner-") as staging:
-            verified = verify_and_stage(uri, Path(staging), allowed_root=settings.manifest_root)
-            store, load_id = verified.store, verified.manifest.load_id
-            timings["verify"] = time.monotonic() - t0
-            with log_context(load_id=load_id):
-                outcome: LoadOutcome
-                if target != "dev":
-                    outcome = load_raw_snowflake(
-                        get_snowflake_settings(),
-                        verified.manifest,
-                        uri,
-                        verified.files,
-                        force=force,
-                    )
+            with attempt.step("verify"):
+                verified = verify_and_stage(uri, Path(staging), allowed_root=settings.manifest_root)
+            attempt.store = verified.store
+            attempt.set(load_id=verified.manifest.load_id, manifest_sha256=verified.manifest_sha256)
+            with log_context(load_id=verified.manifest.load_id):
+                if attempt.fields["target"] == "dev":
+                    _build_duckdb(attempt, verified, settings, force)
                 else:
-                    outcome = load_raw(
-                        settings.duckdb_path.resolve(),
-                        verified.manifest,
-                        uri,
-                        verified.files,
-                        force=force,
-                        threads=settings.threads,
-                    )
-        raw = RawLoad(
-            status=outcome.status,
-            rows=outcome.rows,
-            seconds=round(outcome.seconds, 3),
-            previous_load_id=outcome.previous_load_id,
-        )
-        timings["raw_load"] = outcome.seconds
-        if outcome.status == "already_loaded":
-            log.info("manifest already loaded; nothing to do", extra={"load_id": load_id})
-            return _finish(
-                uri, load_id, target, "already_loaded", started, timings, raw, None, store
-            )
-        dbt = build(settings, target)
-        timings["dbt_build"] = dbt.seconds
-        state = "succeeded" if dbt.success else "failed"
-        return _finish(
-            uri, load_id, target, state, started, timings, raw, dbt, store, error=dbt.error
-        )
+                    _build_snowflake(attempt, verified, settings, force)
     except EtlError as exc:
-        log.error(str(exc), extra={"error_type": type(exc).__name__})
-        return _finish(
-            uri,
-            load_id,
-            target,
-            "failed",
-            started,
-            timings,
-            raw,
-            dbt,
-            store,
-            error=str(exc),
-            error_type=type(exc).__name__,
+        log.error(one_line(str(exc)), extra={"error_type": type(exc).__name__})
+        attempt.fail(exc)
+    except Exception as exc:  # a bug or an unmapped library error: still a result, with its cause
+        log.exception("build crashed", extra={"manifest": uri})
+        attempt.fail(exc)
+    return attempt.finish()
+
+
+def _build_duckdb(
+    attempt: _Attempt, verified: VerifiedLoad, settings: RunnerSettings, force: bool
+) -> None:
+    manifest, uri = verified.manifest, verified.manifest_uri
+    warehouse = DuckDBWarehouse(
+        settings.duckdb_path.resolve(), lock_timeout_s=settings.lock_timeout_s
+    )
+    with contextlib.ExitStack() as held:
+        with attempt.step("lock_wait"):
+            held.enter_context(warehouse.writing(manifest.load_id))
+        current = warehouse.current()
+        previous = current.load_id if current else None
+        if already_loaded(current, manifest, uri, verified.manifest_sha256, force=force):
+            _already(attempt, previous)
+            return
+        with warehouse.building(manifest.load_id) as copy:
+            with attempt.step("raw_load"):
+                outcome = load_raw(
+                    copy,
+                    manifest,
+                    uri,
+                    verified.manifest_sha256,
+                    verified.files,
+                    previous_load_id=previous,
+                    threads=settings.threads,
+                )
+            attempt.set(raw_load=RawLoad.of(outcome))
+            dbt = build(settings, "dev", duckdb_path=copy)
+            attempt.timings["dbt_build"] = dbt.seconds
+            attempt.set(dbt=dbt)
+            if not dbt.success:  # the copy is dropped: readers keep the previous consistent state
+                attempt.set(
+                    error=one_line(dbt.error or "dbt build failed"), error_type="DbtFailure"
+                )
+                return
+            record_outcome(copy, manifest.load_id, "succeeded", dbt.counts)
+            with attempt.step("publish"):
+                warehouse.publish(copy)
+            attempt.set(state="succeeded")
+
+
+def _build_snowflake(
+    attempt: _Attempt, verified: VerifiedLoad, settings: RunnerSettings, force: bool
+) -> None:
+    sf = get_snowflake_settings()
+    manifest = verified.manifest
+    with attempt.step("raw_load"):
+        outcome = load_raw_snowflake(
+            sf,
+            manifest,
+            verified.manifest_uri,
+            verified.manifest_sha256,
+            verified.files,
+            force=force,
         )
+    if outcome.status == "already_loaded":
+        _already(attempt, outcome.previous_load_id)
+        return
+    attempt.set(raw_load=RawLoad.of(outcome))
+    dbt = build(settings, attempt.fields["target"])  # type: ignore[arg-type]
+    attempt.timings["dbt_build"] = dbt.seconds
+    attempt.set(dbt=dbt)
+    # Until this row says `succeeded` the load does not count as loaded: a retry builds it again.
+    record_outcome_snowflake(
+        sf, manifest.load_id, "succeeded" if dbt.success else "failed", dbt.counts
+    )
+    if dbt.success:
+        attempt.set(state="succeeded")
+    else:
+        attempt.set(error=one_line(dbt.error or "dbt build failed"), error_type="DbtFailure")
+
+
+def _already(attempt: _Attempt, previous: str | None) -> None:
+    log.info("manifest already loaded and built; nothing to do")
+    attempt.set(
+        state="already_loaded",
+        raw_load=RawLoad(status="already_loaded", seconds=0.0, previous_load_id=previous),
+    )
 
 
 # What fakesnow cannot run (dbt/README.md, emulator concessions): dbt's temp tables for unit tests, and
@@ -126,7 +237,7 @@ FAKESNOW_EXCLUDES = ("assert_timestamp_macros",)
 FAKESNOW_EXCLUDED_TYPES = ("unit_test",)
 
 
-def build(settings: RunnerSettings, target: str) -> DbtResult:
+def build(settings: RunnerSettings, target: str, *, duckdb_path: Path | None = None) -> DbtResult:
     work = settings.work_dir
     emulated = target == "prod" and get_snowflake_settings().fakesnow_compat
     args = dbt_args(
@@ -140,47 +251,24 @@ def build(settings: RunnerSettings, target: str) -> DbtResult:
         exclude=FAKESNOW_EXCLUDES if emulated else (),
         exclude_resource_types=FAKESNOW_EXCLUDED_TYPES if emulated else (),
     )
-    return invoke(
-        args, env={"DUCKDB_PATH": str(settings.duckdb_path.resolve()), "DBT_TARGET": target}
-    )
+    path = duckdb_path or settings.duckdb_path.resolve()
+    return invoke(args, env={"DUCKDB_PATH": str(path), "DBT_TARGET": target})
 
 
-def _finish(
-    uri,
-    load_id,
-    target,
-    state,
-    started,
-    timings,
-    raw,
-    dbt,
-    store,  # type: ignore[no-untyped-def]
-    error=None,
-    error_type=None,
-) -> BuildResult:
-    result = BuildResult(
-        manifest_uri=uri,
-        load_id=load_id,
-        target=target,
-        state=state,
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        timings_s={k: round(v, 3) for k, v in timings.items()},
-        raw_load=raw,
-        dbt=dbt,
-        error=error,
-        error_type=error_type,
-    )
-    if store is not None and load_id is not None:
-        key = f"{RESULTS_DIR}/{load_id}.json"
-        try:
-            store.put_bytes(
-                key, result.model_dump_json(indent=2).encode(), content_type="application/json"
-            )
-            result.result_uri = store.url_for(key)
-        except EtlError as exc:  # the build outcome matters more than its record: keep it, say so
-            log.warning("could not write the build result", extra={"error": str(exc)})
-    return result
+def _record(store: ObjectStore, result: BuildResult) -> None:
+    """Append this attempt's record, then move `latest.json` to it. The build's outcome matters more than
+    its record: a bucket failure here is logged, never raised."""
+    key = f"{RESULTS_DIR}/{result.load_id}/{result.attempt}.json"
+    try:
+        result.result_uri = store.url_for(key)
+        body = result.model_dump_json(indent=2).encode()
+        store.put_bytes(key, body, content_type="application/json", if_absent=True)
+        store.put_bytes(
+            f"{RESULTS_DIR}/{result.load_id}/latest.json", body, content_type="application/json"
+        )
+    except EtlError as exc:
+        result.result_uri = None
+        log.warning("could not write the build result", extra={"error": one_line(str(exc))})
 
 
 __all__ = ["BuildResult", "run_manifest", "split_manifest_uri"]

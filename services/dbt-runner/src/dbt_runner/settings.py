@@ -35,6 +35,11 @@ class RunnerSettings(BaseSettings):
         "anything elsewhere is refused. Unset: any root (development).",
     )
     threads: int = Field(default=2, ge=1, le=32)
+    lock_timeout_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="How long a build waits for another build of the same DuckDB file to finish",
+    )
     log_level: str = "INFO"
 
     def dbt_project(self) -> Path:

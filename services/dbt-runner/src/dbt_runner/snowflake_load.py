@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -32,7 +32,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dbt_runner.load_rules import LoadOutcome, already_loaded, loads_row, require_rows
+from dbt_runner.load_rules import (
+    LOADS_COLUMNS,
+    LoadedState,
+    LoadOutcome,
+    Outcome,
+    already_loaded,
+    loads_row,
+    outcome_params,
+    outcome_sql,
+    require_rows,
+)
 from dbt_runner.snowflake_settings import SnowflakeSettings
 from etl_common.errors import ConfigError, EtlError
 from etl_common.manifest import Manifest
@@ -42,9 +52,8 @@ log = logging.getLogger(__name__)
 RAW = "raw"
 LOADS = "_loads"
 STAGE_SCHEMA = "loading"
-LOADS_COLUMNS = (
-    "load_id varchar not null, extracted_at timestamp_ntz not null, loaded_at timestamp_ntz not null, "
-    "manifest_uri varchar not null, rows varchar not null"
+LOADS_DDL = ", ".join(
+    f"{name} {kind.replace('timestamp', 'timestamp_ntz')}" for name, kind in LOADS_COLUMNS
 )
 PARQUET_FORMAT = (
     "file_format = (type = parquet use_logical_type = true use_vectorized_scanner = true)"
@@ -185,21 +194,44 @@ class _Session:
             raise SnowflakeLoadError(f"Snowflake refused `{sql[:120]}`: {exc.msg}") from None
 
 
-def current_load(s: _Session) -> tuple[str, datetime] | None:
-    (exists,) = s.run(
-        "select count(*) from information_schema.tables where table_schema = %s and table_name = %s",
+def _loads_columns(s: _Session) -> set[str]:
+    """The columns `raw._loads` has now (none when it does not exist; fewer when it predates some)."""
+    rows = s.run(
+        "select column_name from information_schema.columns "
+        "where table_schema = %s and table_name = %s",
         (RAW.upper(), LOADS.upper()),
-    )[0]
-    if not exists:
+    )
+    return {str(r[0]).lower() for r in rows}
+
+
+def current_load(s: _Session) -> LoadedState | None:
+    have = _loads_columns(s)
+    if not have:
         return None
-    rows = s.run(f"select load_id, extracted_at from {RAW}.{LOADS} order by loaded_at desc limit 1")
-    return (rows[0][0], rows[0][1].replace(tzinfo=UTC)) if rows else None
+    extra = ", ".join(c if c in have else f"null as {c}" for c in ("manifest_sha256", "outcome"))
+    rows = s.run(
+        f"select load_id, extracted_at, {extra} from {RAW}.{LOADS} order by loaded_at desc limit 1"
+    )
+    if not rows:
+        return None
+    return LoadedState(rows[0][0], rows[0][1].replace(tzinfo=UTC), rows[0][2], rows[0][3])
+
+
+def record_outcome_snowflake(
+    settings: SnowflakeSettings, load_id: str, outcome: Outcome, counts: dict[str, int] | None
+) -> None:
+    """The build's outcome on the load's `raw._loads` row (it is `building` until then)."""
+    with connect(settings) as con:
+        _Session(con, settings.statement_timeout_s).run(
+            outcome_sql(f"{RAW}.{LOADS}", "%s"), outcome_params(load_id, outcome, counts)
+        )
 
 
 def load_raw_snowflake(
     settings: SnowflakeSettings,
     manifest: Manifest,
     manifest_uri: str,
+    manifest_sha256: str,
     files: dict[str, list[Path]],
     *,
     force: bool = False,
@@ -208,27 +240,23 @@ def load_raw_snowflake(
     with connect(settings) as con:
         s = _Session(con, settings.statement_timeout_s)
         current = current_load(s)
-        if already_loaded(current, manifest, manifest_uri, force=force):
+        previous = current.load_id if current else None
+        if already_loaded(current, manifest, manifest_uri, manifest_sha256, force=force):
             return LoadOutcome(
-                "already_loaded",
-                previous_load_id=current[0] if current else None,
-                seconds=time.monotonic() - t0,
+                "already_loaded", previous_load_id=previous, seconds=time.monotonic() - t0
             )
         incoming = f"{RAW}__load_{uuid.uuid4().hex[:12]}"
         s.run(f"create schema if not exists {RAW}")
         s.run(f"create schema {incoming}")
         try:
             rows = _fill(s, settings, incoming, manifest, manifest_uri, files)
-            _bookkeeping(s, incoming, manifest, manifest_uri, rows, has_loads=current is not None)
+            _bookkeeping(s, incoming, manifest, manifest_uri, manifest_sha256, rows)
             _swap(s, incoming, settings.fakesnow_compat)
         finally:
             s.run(f"drop schema if exists {incoming} cascade")
     log.info("raw load into Snowflake committed", extra={"rows": rows, "schema": RAW})
     return LoadOutcome(
-        "loaded",
-        rows=rows,
-        seconds=time.monotonic() - t0,
-        previous_load_id=current[0] if current else None,
+        "loaded", rows=rows, seconds=time.monotonic() - t0, previous_load_id=previous
     )
 
 
@@ -273,21 +301,34 @@ def _put(s: _Session, stage: str, entity: str, paths: list[Path], tmp: Path, com
         s.run(f"put '{uri}' @{stage}/{entity}/ auto_compress = false overwrite = true")
 
 
+# A row still `building` when the next load arrives belongs to a build that never finished.
+_ABANDONED = "case when outcome = 'building' then 'interrupted' else outcome end as outcome"
+
+
 def _bookkeeping(
     s: _Session,
     schema: str,
     manifest: Manifest,
     manifest_uri: str,
+    manifest_sha256: str,
     rows: dict[str, int],
-    *,
-    has_loads: bool,
 ) -> None:
-    s.run(f"create table {schema}.{LOADS} ({LOADS_COLUMNS})")
-    if has_loads:
-        s.run(f"insert into {schema}.{LOADS} select * from {RAW}.{LOADS}")
+    """`_loads` carried over into the incoming schema (older rows get NULL for newer columns), plus this
+    load's row, still `building`: the dbt build records its outcome after the swap."""
+    s.run(f"create table {schema}.{LOADS} ({LOADS_DDL})")
+    if have := _loads_columns(s):
+        names = [name for name, _ in LOADS_COLUMNS]
+        select = ", ".join(
+            _ABANDONED if n == "outcome" and n in have else n if n in have else f"null as {n}"
+            for n in names
+        )
+        s.run(
+            f"insert into {schema}.{LOADS} ({', '.join(names)}) select {select} from {RAW}.{LOADS}"
+        )
+    marks = ", ".join("%s" for _ in LOADS_COLUMNS)
     s.run(
-        f"insert into {schema}.{LOADS} values (%s, %s, %s, %s, %s)",
-        loads_row(manifest, manifest_uri, rows),
+        f"insert into {schema}.{LOADS} values ({marks})",
+        loads_row(manifest, manifest_uri, manifest_sha256, rows),
     )
 
 
