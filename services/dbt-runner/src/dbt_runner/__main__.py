@@ -4,9 +4,10 @@
 empty); `python -m dbt_runner serve` runs the HTTP service.
 
 Verifies the manifest and its files, loads the raw tables, runs `dbt build`, writes the result beside the
-manifest (`<root>/build-results/<load_id>.json`) and prints it as one JSON line on stdout, its only output
+manifest (`<root>/build-results/<load_id>/<attempt>.json`, and `latest.json` beside it) and prints it as one JSON line on stdout, its only output
 there (logs, dbt's included, are JSON lines on stderr). Exit 0 only when the load
-and every model and test passed (or the manifest was already loaded); 1 otherwise; 2 for bad configuration.
+and every model and test passed (or the manifest was already loaded and built); 75 when a retry may pass
+(the warehouse is busy with another build, Snowflake unreachable); 1 otherwise; 2 for bad configuration.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     with job_health_server():
         result = run_manifest(args.manifest, settings, target=args.target, force=args.force)
     print(result.model_dump_json(), flush=True)
-    return 0 if result.ok else 1
+    return 0 if result.ok else 75 if result.transient else 1
 
 
 if __name__ == "__main__":
