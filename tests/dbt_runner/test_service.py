@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -63,3 +64,48 @@ def test_every_bad_input_is_refused_over_http_and_raw_is_unchanged(loads, tmp_pa
             assert done["state"] == "failed", (case, done)
             assert phrase in done["result"]["error"], (case, done["result"]["error"])
         assert raw_snapshot(db) == before
+
+
+async def _probe_burst(url: str, n: int) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        return await asyncio.gather(*(client.get(url + "/readyz") for _ in range(n)))
+
+
+@pytest.mark.slow
+def test_500_concurrent_probes_during_a_build_are_answered_ready(loads, tmp_path: Path) -> None:  # noqa: F811
+    """Probes neither parse the project nor take DuckDB's write lock, so a build does not stall them."""
+    _root, uris = loads
+    db = tmp_path / "warehouse.duckdb"
+    env = {"DUCKDB_PATH": str(db), "DBT_RUNNER_WORK_DIR": str(tmp_path / "work")}
+    with run_service("dbt_runner", env, tmp_path / "runner.log") as url:
+        started = httpx.post(url + "/runs", json={"manifest": uris[1]}, timeout=10).json()
+        building = wait_for(f"{url}/runs/{started['id']}", lambda b: True)
+        assert building["state"] == "running"
+        answers = asyncio.run(_probe_burst(url, 500))
+        assert [r.status_code for r in answers] == [200] * 500
+        assert answers[0].json()["checks"]["warehouse"].startswith("ok")
+        done = wait_for(f"{url}/runs/{started['id']}", lambda b: b["state"] != "running", 300)
+        assert done["state"] == "succeeded"
+        after = asyncio.run(_probe_burst(url, 500))  # with the published warehouse in place
+        assert [r.status_code for r in after] == [200] * 500
+
+
+def test_an_unusable_warehouse_is_a_failed_build_with_a_result_and_not_ready(
+    loads,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    _root, uris = loads
+    (tmp_path / "taken").write_text("a file where the warehouse's directory should be")
+    db = tmp_path / "taken" / "warehouse.duckdb"
+    env = {"DUCKDB_PATH": str(db), "DBT_RUNNER_WORK_DIR": str(tmp_path / "work")}
+    with run_service("dbt_runner", env, tmp_path / "runner.log") as url:
+        probe = httpx.get(url + "/readyz", timeout=30)
+        assert probe.status_code == 503
+        assert "is a file, so DUCKDB_PATH" in probe.json()["detail"]["checks"]["warehouse"]
+        started = httpx.post(url + "/runs", json={"manifest": uris[1]}, timeout=10).json()
+        done = wait_for(f"{url}/runs/{started['id']}", lambda b: b["state"] != "running", 120)
+    result = done["result"]
+    assert done["state"] == "failed" and result["error_type"] == "WarehouseError"
+    assert "cannot create its directory" in result["error"] and "\n" not in result["error"]
+    assert result["result_uri"] and Path(result["result_uri"]).is_file()

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Literal, TypeAlias
 
 import duckdb
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from dbt_runner.dbt_invoke import dbt_args, invoke
 from dbt_runner.run import BuildResult, run_manifest
 from dbt_runner.settings import RunnerSettings, get_settings
 from etl_common.errors import EtlError
-from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
+from etl_common.logs import one_line
+from etl_common.service import (
+    CachedCheck,
+    Readiness,
+    SingleFlight,
+    health_router,
+    ready_or_503,
+    store_check,
+)
 from etl_common.service import serve as _serve
 from etl_common.storage import open_store
 
@@ -59,50 +68,60 @@ runs = APIRouter(prefix="/runs", tags=["runs"])
     "/readyz",
     response_model=Readiness,
     responses={503: {"model": Readiness}},
-    summary="Readiness: warehouse and manifest bucket reachable, the dbt project parses",
+    summary="Readiness: warehouse readable and its directory writable, dbt project present, bucket up",
 )
-async def readyz(settings: SettingsDep, builds: BuildsDep) -> Readiness:
-    idle = (
-        builds.current is None
-    )  # DuckDB allows one writer, dbt one invocation: skip under a build
-    checks = {
-        "warehouse": await _warehouse(settings, idle),
-        "dbt_project": await _project(settings, idle),
-    }
-    if root := settings.manifest_root:
-        checks["bucket"] = await store_check(lambda: open_store(root).check())
-    return ready_or_503(checks)
+async def readyz(request: Request) -> Readiness:
+    probes: dict[str, CachedCheck] = request.app.state.probes
+    names = list(probes)
+    results = await asyncio.gather(*(probes[n]() for n in names))
+    return ready_or_503(dict(zip(names, results, strict=True)))
 
 
-async def _warehouse(settings: RunnerSettings, idle: bool) -> tuple[bool, str]:
-    if idle:
-        path = settings.duckdb_path.resolve()
+def _probes(settings: RunnerSettings) -> dict[str, CachedCheck]:
+    """Cheap, bounded checks, each cached for `probe_ttl_s`: never a dbt parse, never DuckDB's write lock
+    (builds never write the live file, so a read-only open answers even during a build)."""
+
+    async def warehouse() -> tuple[bool, str]:
+        if settings.target != "dev":
+            return True, "ok (Snowflake: checked by each build)"
+        return await asyncio.to_thread(_warehouse_readable, settings.duckdb_path.resolve())
+
+    async def project() -> tuple[bool, str]:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(lambda: duckdb.connect(str(path)).close())
-        except duckdb.Error as exc:
+            path = settings.dbt_project()
+        except EtlError as exc:
             return False, str(exc)
-    return True, "ok"
+        missing = [f for f in ("dbt_project.yml", "profiles.yml") if not (path / f).is_file()]
+        return (False, f"{path} lacks {', '.join(missing)}") if missing else (True, f"ok {path}")
+
+    checks = {"warehouse": warehouse, "dbt_project": project}
+    if root := settings.manifest_root:
+        checks["bucket"] = lambda: store_check(lambda: open_store(root).check())
+    return {
+        name: CachedCheck(check, ttl_s=settings.probe_ttl_s, timeout_s=settings.probe_timeout_s)
+        for name, check in checks.items()
+    }
 
 
-async def _project(settings: RunnerSettings, idle: bool) -> tuple[bool, str]:
+def _warehouse_readable(path: Path) -> tuple[bool, str]:
+    nearest = path.parent
+    while (
+        not nearest.exists()
+    ):  # a build creates missing directories: what matters is the first one there
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        return False, f"{nearest} is a file, so DUCKDB_PATH {path} cannot be created"
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        return False, f"{nearest} is not writable (DUCKDB_PATH {path})"
+    if path.is_dir():
+        return False, f"DUCKDB_PATH {path} is a directory, not a DuckDB file"
+    if not path.exists():
+        return True, f"ok (no warehouse yet at {path})"
     try:
-        project = settings.dbt_project()
-    except EtlError as exc:
-        return False, str(exc)
-    if idle:
-        args = dbt_args(
-            "parse",
-            project_dir=project,
-            profiles_dir=project,
-            target=settings.target,
-            target_path=settings.work_dir / "target",
-            log_path=settings.work_dir / "logs",
-        )
-        env = {"DUCKDB_PATH": str(settings.duckdb_path.resolve()), "DBT_TARGET": settings.target}
-        parsed = await asyncio.to_thread(invoke, args, env)
-        if not parsed.success:
-            return False, parsed.error or "dbt parse failed"
+        with duckdb.connect(str(path), read_only=True) as con:
+            con.execute("SELECT 1").fetchone()
+    except duckdb.Error as exc:
+        return False, f"{path}: {one_line(str(exc))}"
     return True, "ok"
 
 
@@ -135,14 +154,11 @@ async def start(body: RunRequest, settings: SettingsDep, builds: BuildsDep) -> R
 
 
 async def _execute(run: RunStatus, body: RunRequest, settings: RunnerSettings) -> None:
-    try:
-        run.result = await asyncio.to_thread(
-            run_manifest, body.manifest, settings, target=body.target, force=body.force
-        )
-        run.state = run.result.state
-    except Exception:  # a bug, not bad input: record it rather than lose it with the task
-        log.exception("build crashed", extra={"manifest": body.manifest})
-        run.state = "failed"
+    # run_manifest turns every failure, crashes included, into its result: nothing to catch here.
+    run.result = await asyncio.to_thread(
+        run_manifest, body.manifest, settings, target=body.target, force=body.force
+    )
+    run.state = run.result.state
 
 
 @runs.get("/{run_id}", response_model=RunStatus, summary="State and result of one build")
@@ -159,6 +175,7 @@ def create_app() -> FastAPI:
         description="Loads the Parquet a manifest names into raw and runs dbt build.",
     )
     app.state.builds = Builds()
+    app.state.probes = _probes(get_settings())
     app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs)

@@ -35,6 +35,8 @@ class RunnerSettings(BaseSettings):
         "anything elsewhere is refused. Unset: any root (development).",
     )
     threads: int = Field(default=2, ge=1, le=32)
+    probe_ttl_s: float = Field(default=5.0, ge=0, description="How long /readyz reuses a check")
+    probe_timeout_s: float = Field(default=3.0, gt=0, description="A check slower than this fails")
     lock_timeout_s: float = Field(
         default=600.0,
         ge=0,
