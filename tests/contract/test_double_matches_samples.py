@@ -110,9 +110,8 @@ def load_samples() -> list[Sample]:
     return out
 
 
-SAMPLES = (
-    load_samples() if find_samples_dir() else []
-)  # absent: the presence test skips (or fails in CI)
+# absent: the presence test skips (or fails in CI)
+SAMPLES = load_samples() if find_samples_dir() else []
 SERVED = [s for s in SAMPLES if not s.path.startswith(NOT_SERVED) and s.status != 429]
 RATE_LIMITED = [s for s in SAMPLES if s.status == 429]
 

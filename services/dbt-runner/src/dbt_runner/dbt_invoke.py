@@ -146,9 +146,8 @@ def invoke(args: list[str], env: Mapping[str, str] | None = None) -> DbtResult:
 def _forward(event: Any) -> None:
     """One dbt event to the `dbt` logger: info and above, secrets scrubbed as dbt's own loggers do."""
     level = _LEVELS.get(event.info.level)
-    if level is None or not _dbt_log.isEnabledFor(
-        level
-    ):  # debug (and "test") events stay in dbt.log
+    # debug (and "test") events stay in dbt.log
+    if level is None or not _dbt_log.isEnabledFor(level):
         return
     from dbt_common.events.functions import env_scrubber
 

@@ -94,8 +94,8 @@ def dispatch(
         if isinstance(request, Resp):
             return request
         before = routes_admin.generation(store)
-        took_ns = state.regenerate()
-        return routes_admin.regenerated(before, state.store, took_ns)
+        state.regenerate()
+        return routes_admin.regenerated(before, state.store, state.last_generation)
     return not_found_text()
 
 

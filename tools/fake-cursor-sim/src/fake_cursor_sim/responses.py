@@ -29,9 +29,8 @@ CHUNKING_THRESHOLD = 2048
 class Resp:
     status: int
     body: bytes
-    content_type: bytes = (
-        JSON  # b"" sends no Content-Type (a Go handler that set none and wrote nothing)
-    )
+    # b"" sends no Content-Type (a Go handler that set none and wrote nothing)
+    content_type: bytes = JSON
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # canonical names
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from fake_cursor_sim.decoding import DecodeError, decode_first
 from fake_cursor_sim.responses import Resp, error, json_resp
 from fake_cursor_sim.store import Store
-from fake_cursor_sim.timefmt import go_duration, go_round
+from fake_cursor_sim.timefmt import DAY_NS, NS, go_duration, go_round
 
 VERSION = "2.0.0"
 
@@ -21,11 +21,10 @@ def coarse_uptime(seconds: float) -> str:
     zero, so 1m30s reads `2m0s`); from one day on `XdYhZm` with zero parts left out (`1d`, `2d3h`, `1d4m`)."""
     if seconds < 60:
         return f"{int(seconds)}s"
-    minutes = int(seconds // 60) + (seconds % 60 >= 30)
-    if minutes < 24 * 60:
-        hours, mins = divmod(minutes, 60)
-        return f"{hours}h{mins}m0s" if hours else f"{mins}m0s"
-    days, rest = divmod(minutes, 24 * 60)
+    rounded = go_round(int(seconds * NS), 60 * NS)
+    if rounded < DAY_NS:
+        return go_duration(rounded)
+    days, rest = divmod(rounded // (60 * NS), 24 * 60)
     hours, mins = divmod(rest, 60)
     return f"{days}d" + (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
 
@@ -154,9 +153,9 @@ def parse_regenerate(body: bytes) -> dict[str, Any] | Resp:
     return request
 
 
-def regenerated(before: dict[str, Any], store: Store, took_ns: int) -> Resp:
+def regenerated(before: dict[str, Any], store: Store, duration: str) -> Resp:
     """The override report: what changed against the previous totals, the new totals, and the time taken
-    as Go prints a millisecond-rounded `Duration` (`7ms`, `1.234s`)."""
+    (`duration`, as Go prints a millisecond-rounded `Duration`: `7ms`, `1.234s`)."""
     after = generation(store)
     kinds = ("commits", "prs", "reviews", "issues")
     return json_resp(
@@ -166,6 +165,6 @@ def regenerated(before: dict[str, Any], store: Store, took_ns: int) -> Resp:
             "data_cleaned": True,
             **{f"{k}_added": after[f"total_{k}"] - before[f"total_{k}"] for k in kinds},
             **{f"total_{k}": after[f"total_{k}"] for k in kinds},
-            "duration": go_duration(go_round(took_ns, 1_000_000)),
+            "duration": duration,
         }
     )
