@@ -3,7 +3,8 @@
 stdout carries one line, the manifest's location (a path or gs:// URI), and only on success; on failure it
 is empty. Everything else goes to stderr: JSON log lines when stderr is not a terminal, the last of them
 the error (severity ERROR, a one-line message); on a terminal a progress line and a plain error line.
-Exit codes: 0 done, 1 terminal failure, 2 bad usage or configuration, 75 transient failure (worth
+A load whose drift checks found only informational losses still exits 0, its last log line (WARNING) saying
+"succeeded with warnings: …". Exit codes: 0 done, 1 terminal failure, 2 bad usage or configuration, 75 transient failure (worth
 retrying later), 130 interrupted. The API key comes from CURSOR_SIM_API_KEY only.
 """
 
@@ -108,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{result.manifest.timings_s['total']:.1f}s",
             file=sys.stderr,
         )
+        if result.warnings:
+            print(f"loader: {result.outcome}", file=sys.stderr)
+    elif result.warnings:
+        log.warning(result.outcome, extra={"warnings": result.warnings})
     print(result.manifest_uri, flush=True)
     return 0
 

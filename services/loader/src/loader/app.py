@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from etl_common.errors import EtlError
+from etl_common.logs import one_line
 from etl_common.manifest import new_load_id
 from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
 from etl_common.service import serve as _serve
@@ -42,6 +43,14 @@ class RunStatus(BaseModel):
     rows: dict[str, int] = Field(default_factory=dict)
     pages: dict[str, str] = Field(default_factory=dict)
     requests: int | None = None
+    outcome: str | None = Field(
+        default=None,
+        description="One line once finished: `succeeded`, `succeeded with warnings: …` or the error",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Drift findings that did not block the load (fields no mart depends on), one each",
+    )
     error: str | None = None
     error_type: str | None = None
     transient: bool | None = None
@@ -141,6 +150,7 @@ async def _execute(run: RunStatus, req: ExtractRequest) -> None:
         run.manifest_uri = result.manifest_uri
         run.rows = {e: o.rows for e, o in result.manifest.entities.items()}
         run.requests = result.manifest.requests.get("sent")
+        run.warnings, run.outcome = result.warnings, result.outcome
         run.state = "succeeded"
     except EtlError as exc:
         run.state, run.error, run.error_type, run.transient = (
@@ -149,6 +159,7 @@ async def _execute(run: RunStatus, req: ExtractRequest) -> None:
             type(exc).__name__,
             exc.transient,
         )
+        run.outcome = f"failed: {one_line(str(exc))}"
         log.error(str(exc), extra={"load_id": run.load_id, "error_type": type(exc).__name__})
     except Exception as exc:  # a bug: record it on the run rather than lose it with the task
         run.state, run.error, run.error_type, run.transient = (
@@ -157,6 +168,7 @@ async def _execute(run: RunStatus, req: ExtractRequest) -> None:
             type(exc).__name__,
             False,
         )
+        run.outcome = f"failed: {run.error}"
         log.exception("extraction crashed", extra={"load_id": run.load_id})
     finally:
         run.finished_at = datetime.now(UTC)

@@ -6,7 +6,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from etl_common.logs import log_context
 from etl_common.manifest import (
     DataFile,
     EntityOutput,
+    FieldStats,
     Manifest,
     SourceInfo,
     manifest_key,
@@ -24,10 +25,11 @@ from etl_common.manifest import (
 from etl_common.pacing import TokenBucket
 from etl_common.schemas import ENTITIES
 from etl_common.storage import open_store
+from loader.drift import find_drift, previous_manifest, require_no_drift
 from loader.extract import Extraction, ProgressCallback
 from loader.identity import identity_record
 from loader.plan import WIDE_WINDOW, Plan, discover, snapshot
-from loader.sink import EntitySink
+from loader.sink import EntitySink, WrittenFile
 from loader.verify import completeness_checks, orphan_checks, require
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,14 @@ class ExtractRequest:
 class ExtractResult:
     manifest: Manifest
     manifest_uri: str
+    # drift findings that did not block (informational fields): the load "succeeded with warnings"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        if not self.warnings:
+            return "succeeded"
+        return f"succeeded with warnings: {'; '.join(self.warnings)}"
 
 
 async def extract(
@@ -133,6 +143,12 @@ async def extract(
             t1 = time.monotonic()
             written = {e: sinks[e].close() for e in ENTITIES}
             timings["write"] = time.monotonic() - t1
+            outputs = {e: _entity_output(sinks[e], written[e]) for e in ENTITIES}
+            findings, summary = find_drift(outputs, previous_manifest(store, load_id))
+            for finding in findings:
+                log.warning("schema drift", extra={"finding": finding.line})
+            require_no_drift(findings)
+            checks += [summary, *(f.check() for f in findings)]
             t2 = time.monotonic()
             for w in written.values():
                 store.put_file(w.key, w.local_path, content_type="application/vnd.apache.parquet")
@@ -149,22 +165,7 @@ async def extract(
                 identity=identity_record(plan.snapshot, after),
             ),
             window={"startDate": WIDE_WINDOW["startDate"], "endDate": WIDE_WINDOW["endDate"]},
-            entities={
-                e: EntityOutput(
-                    rows=written[e].rows,
-                    schema_fingerprint=sinks[e].fingerprint(),
-                    files=[
-                        DataFile(
-                            path=written[e].key,
-                            rows=written[e].rows,
-                            bytes=written[e].bytes,
-                            sha256=written[e].sha256,
-                        )
-                    ],
-                    unknown_fields=dict(sinks[e].report.unknown_fields),
-                )
-                for e in ENTITIES
-            },
+            entities=outputs,
             requests={
                 **requests,
                 "estimated": plan.estimated_requests,
@@ -198,7 +199,26 @@ async def extract(
                 "requests": requests["sent"],
             },
         )
-        return ExtractResult(manifest=manifest, manifest_uri=uri)
+        return ExtractResult(
+            manifest=manifest, manifest_uri=uri, warnings=[f.line for f in findings]
+        )
+
+
+def _entity_output(sink: EntitySink, written: WrittenFile) -> EntityOutput:
+    return EntityOutput(
+        rows=written.rows,
+        schema_fingerprint=sink.fingerprint(),
+        files=[
+            DataFile(
+                path=written.key, rows=written.rows, bytes=written.bytes, sha256=written.sha256
+            )
+        ],
+        unknown_fields=dict(sink.report.unknown_fields),
+        field_stats={
+            name: FieldStats(**stats)
+            for name, stats in sink.report.field_stats(sink.entity).items()
+        },
+    )
 
 
 _DISCARDED = "the partial load was discarded, no manifest written"

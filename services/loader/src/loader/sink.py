@@ -59,12 +59,13 @@ class EntitySink:
         """Convert, de-duplicate and buffer one page; returns how many new rows it contributed."""
         if not records:
             return 0
+        page = ConversionReport()
         table = to_arrow(
             self.entity,
             records,
             load_id=self.load_id,
             extracted_at_ns=self.extracted_at_ns,
-            report=self.report,
+            report=page,
         )
         keys = table.column(NATURAL_KEYS[self.entity]).to_pylist()
         keep = []
@@ -76,6 +77,9 @@ class EntitySink:
                 keep.append(i)
         if len(keep) < len(keys):
             table = table.take(pa.array(keep, pa.int64()))
+            # the report describes the rows written, so duplicates are counted out
+            page = ConversionReport.of(self.entity, [records[i] for i in keep])
+        self.report.merge(page)
         for name in self.collect_columns:
             self.collected.setdefault(name, []).extend(table.column(name).to_pylist())
         self._buffer.append(table)
