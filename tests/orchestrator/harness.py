@@ -68,23 +68,39 @@ def backend(tmp: Path, extra_gcs_args: tuple[str, ...] = ()) -> Iterator[Backend
 
 
 def orchestrator_process(
-    be: Backend, root: str, port: int | None = None
+    be: Backend, root: str, port: int | None = None, env: dict[str, str] | None = None
 ) -> tuple[ManagedProcess, str]:
+    return orchestrator_at(root, be.loader, be.runner, be.logs, gcs=be.gcs, port=port, env=env)
+
+
+def orchestrator_at(
+    root: str,
+    loader: str,
+    runner: str,
+    logs: Path,
+    *,
+    gcs: str | None = None,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    name: str = "orchestrator",
+) -> tuple[ManagedProcess, str]:
+    """An orchestrator process on `root` calling `loader` and `runner` (real services or stubs)."""
     port = port or free_port()
-    env = {
-        "STORAGE_EMULATOR_HOST": be.gcs,
+    full = {
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "ORCHESTRATOR_ROOT": root,
-        "ORCHESTRATOR_LOADER_URL": be.loader,
-        "ORCHESTRATOR_DBT_RUNNER_URL": be.runner,
+        "ORCHESTRATOR_LOADER_URL": loader,
+        "ORCHESTRATOR_DBT_RUNNER_URL": runner,
         "ORCHESTRATOR_POLL_INTERVAL_S": "0.2",
+        **({"STORAGE_EMULATOR_HOST": gcs} if gcs else {}),
+        **(env or {}),
     }
     proc = ManagedProcess(
-        "orchestrator",
+        name,
         python_module_argv("orchestrator", "serve"),
-        env=env,
-        log_path=be.logs / "orchestrator.log",
+        env=full,
+        log_path=logs / f"{name}.log",
         cwd=REPO,
     )
     return proc, f"http://127.0.0.1:{port}"

@@ -19,10 +19,13 @@ from fastapi.responses import JSONResponse
 
 from etl_common.errors import EtlError
 from etl_common.service import Readiness, health_router, ready_or_503, store_check
+from etl_common.urls import redact
+from orchestrator.clients import ServiceClient
 from orchestrator.engine import Engine
 from orchestrator.events import MalformedEvent, from_cloudevent, from_pubsub_push
 from orchestrator.intake import handle_object
 from orchestrator.models import Run, StartedRun, Step
+from orchestrator.readiness import CHECK_TIMEOUT_S, CachedCheck, DependencyChecks
 from orchestrator.settings import OrchestratorSettings, get_settings
 from orchestrator.state import RunStore, run_key
 
@@ -57,15 +60,32 @@ def _view(engine: Engine, run: Run) -> RunView:
     "/readyz",
     response_model=Readiness,
     responses={503: {"model": Readiness}},
-    summary="Readiness: loader, dbt-runner and bucket reachable",
+    summary="Readiness: loader, dbt-runner and bucket reachable (checks cached a few seconds)",
 )
-async def readyz(engine: EngineDep) -> Readiness:
-    checks: dict[str, tuple[bool, str]] = {}
-    for client in (engine.loader, engine.runner):
-        up, detail = await client.reachable()
-        checks[client.name] = (up, ("ok " if up else "unreachable: ") + detail)
-    checks["bucket"] = await store_check(engine.store.store.check, f"ok {engine.store.root}")
-    return ready_or_503(checks)
+async def readyz(request: Request) -> Readiness:
+    readiness: DependencyChecks = request.app.state.readiness
+    return ready_or_503(await readiness.answer())
+
+
+def _dependency_checks(engine: Engine, cfg: OrchestratorSettings) -> DependencyChecks:
+    def service(client: ServiceClient) -> CachedCheck:
+        async def check() -> tuple[bool, str]:
+            up, detail = await client.reachable(max(CHECK_TIMEOUT_S, cfg.ready_timeout_s))
+            return up, ("ok " if up else "unreachable: ") + detail
+
+        return CachedCheck(client.name, check, cfg.ready_cache_s)
+
+    async def bucket() -> tuple[bool, str]:
+        return await store_check(engine.store.store.check, f"ok {redact(engine.store.root)}")
+
+    return DependencyChecks(
+        [
+            service(engine.loader),
+            service(engine.runner),
+            CachedCheck("bucket", bucket, cfg.ready_cache_s),
+        ],
+        cfg.ready_timeout_s,
+    )
 
 
 @runs.post(
@@ -149,10 +169,19 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         instance = f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
         engine = Engine(cfg, RunStore(cfg.root), instance)
         app.state.engine = engine
+        app.state.readiness = _dependency_checks(engine, cfg)
+        engine.loader.open()  # one pooled client per service for the life of the process
+        engine.runner.open()
         await engine.recover()
-        yield
-        for task in list(engine.tasks):
-            task.cancel()
+        await app.state.readiness.answer()  # warm: the first probes find answers (bounded)
+        try:
+            yield
+        finally:
+            for task in list(engine.tasks):
+                task.cancel()
+            await app.state.readiness.close()
+            await engine.loader.aclose()
+            await engine.runner.aclose()
 
     app = FastAPI(
         title="orchestrator",

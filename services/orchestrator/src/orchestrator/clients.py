@@ -2,21 +2,39 @@
 
 Connection failures and 5xx become `ServiceUnavailable` (transient: the caller may retry or answer an
 event with 5xx); a 409 from a single-flight service becomes `ServiceBusy`; other 4xx are terminal.
+Each service has one pooled `httpx.AsyncClient` for the life of the process (opened and closed by the
+app's lifespan), so polls and probes reuse connections instead of opening new ones per call.
+Every URL in a message goes through `etl_common.urls.redact`: a configured URL may carry credentials.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 
 from etl_common.errors import EtlError
+from etl_common.urls import redact
 
 _TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# Polls and probes are few (probes are cached and single-flight); a small pool bounds what one
+# orchestrator can ask of a service at once.
+_LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=4, keepalive_expiry=30.0)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_text(text: str) -> str:
+    """`text` with every URL in it redacted (error messages from libraries and services embed URLs)."""
+    return _URL.sub(lambda m: redact(m.group(0)), text)
 
 
 class ServiceError(EtlError):
     """A service answered in a way retrying will not change."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ServiceUnavailable(EtlError):
@@ -37,33 +55,53 @@ class ServiceClient:
     def __init__(self, name: str, base_url: str) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
+        self.shown_url = redact(self.base_url)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The shared client; created on first use when no lifespan opened it (scripts, tests)."""
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.AsyncClient(timeout=_TIMEOUT, limits=_LIMITS)
+        return self._client
+
+    def open(self) -> None:
+        self.client  # noqa: B018 - creates it
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def call(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
         url = self.base_url + path
+        shown = self.shown_url + path
         try:
-            async with httpx.AsyncClient(timeout=_TIMEOUT) as client:
-                response = await client.request(method, url, json=json)
+            response = await self.client.request(method, url, json=json)
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"{self.name}: {type(exc).__name__} on {url}: {exc}") from exc
+            raise ServiceUnavailable(
+                f"{self.name}: {type(exc).__name__} on {shown}: {redact_text(str(exc))}"
+            ) from exc
         if response.status_code == 409:
             detail = response.json().get("detail")
             raise ServiceBusy(f"{self.name} is busy: {detail}", detail)
         if response.status_code >= 500:
-            raise ServiceUnavailable(f"{self.name}: HTTP {response.status_code} on {url}")
+            raise ServiceUnavailable(f"{self.name}: HTTP {response.status_code} on {shown}")
         if response.status_code >= 400:
             raise ServiceError(
-                f"{self.name}: HTTP {response.status_code} on {url}: {response.text[:500]}"
+                f"{self.name}: HTTP {response.status_code} on {shown}: "
+                + redact_text(response.text[:500]),
+                response.status_code,
             )
         body: dict[str, Any] = response.json()
         return body
 
-    async def reachable(self) -> tuple[bool, str]:
+    async def reachable(self, timeout_s: float = 5.0) -> tuple[bool, str]:
         try:
-            async with httpx.AsyncClient(timeout=_TIMEOUT) as client:
-                response = await client.get(self.base_url + "/healthz")
+            response = await self.client.get(self.base_url + "/healthz", timeout=timeout_s)
             return response.status_code == 200, f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
-            return False, f"{type(exc).__name__}: {exc}"
+            return False, f"{type(exc).__name__}: {redact_text(str(exc)) or 'no detail'}"
 
 
 def clients(loader_url: str, dbt_runner_url: str) -> tuple[ServiceClient, ServiceClient]:

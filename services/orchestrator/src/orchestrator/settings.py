@@ -43,6 +43,14 @@ class OrchestratorSettings(BaseSettings):
     cloud_run_endpoint: str = Field(
         default="", description="Admin API endpoint override (tests record the request)"
     )
+    ready_cache_s: float = Field(
+        default=3.0,
+        ge=0,
+        description="How long `/readyz` reuses a dependency check (loader, dbt-runner, bucket)",
+    )
+    ready_timeout_s: float = Field(
+        default=2.0, gt=0, description="The longest a `/readyz` probe waits for its checks"
+    )
     log_level: str = "INFO"
 
 
