@@ -14,11 +14,13 @@ import argparse
 import asyncio
 import logging
 import sys
+import traceback
 
 from etl_common.errors import ConfigError, EtlError
 from etl_common.job_health import job_health_server
 from etl_common.logs import configure_logging, one_line
 from loader.progress import TerminalProgress
+from loader.redaction import scrub
 from loader.run import ExtractRequest, extract
 from loader.settings import get_settings
 
@@ -82,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except EtlError as exc:
         if progress:
             progress.close()
-            print(f"loader: error: {one_line(str(exc))}", file=sys.stderr)
+            print(f"loader: error: {one_line(scrub(str(exc), req.source_url))}", file=sys.stderr)
         else:
-            _log_error(exc)
+            _log_error(exc, url=req.source_url)
         return 75 if exc.transient else 1
     except KeyboardInterrupt:
         if progress:
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if progress:
             progress.close()
             raise
-        _log_error(exc, unexpected=True)
+        _log_error(exc, unexpected=True, url=req.source_url)
         return 1
     if progress:
         progress.close()
@@ -117,16 +119,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _log_error(exc: BaseException, *, unexpected: bool = False) -> None:
-    """The run's last word on stderr: one JSON line, severity ERROR, a one-line message."""
-    message = one_line(str(exc)) or type(exc).__name__
+def _log_error(exc: BaseException, *, unexpected: bool = False, url: str = "") -> None:
+    """The run's last word on stderr: one JSON line, severity ERROR, a one-line message (without the
+    credentials of the upstream URL, if it carried any)."""
+    message = one_line(scrub(str(exc), url) if url else str(exc)) or type(exc).__name__
     if unexpected:
         message = f"unexpected {type(exc).__name__}: {message}"
-    log.error(
-        message,
-        exc_info=exc if unexpected else None,
-        extra={"error_type": type(exc).__name__},
-    )
+    extra = {"error_type": type(exc).__name__}
+    if unexpected:  # the traceback in the same line, scrubbed like the message
+        trace = "".join(traceback.format_exception(exc)).rstrip()
+        extra["exception"] = scrub(trace, url) if url else trace
+    log.error(message, extra=extra)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeAlias
 
@@ -23,6 +24,7 @@ from etl_common.service import Readiness, SingleFlight, health_router, ready_or_
 from etl_common.service import serve as _serve
 from etl_common.storage import open_store
 from loader.extract import EntityProgress
+from loader.redaction import scrub
 from loader.run import ExtractRequest, extract
 from loader.settings import LoaderSettings, get_settings
 
@@ -99,7 +101,7 @@ async def _check_source(settings: LoaderSettings) -> tuple[bool, str]:
         up = r.status_code in (200, 429)
         return up, ("ok " if up else "unreachable: ") + f"HTTP {r.status_code}"
     except httpx.HTTPError as exc:
-        return False, f"unreachable: {type(exc).__name__}: {exc}"
+        return False, scrub(f"unreachable: {type(exc).__name__}: {exc}", settings.source_url)
 
 
 @runs_router.post(
@@ -153,23 +155,29 @@ async def _execute(run: RunStatus, req: ExtractRequest) -> None:
         run.warnings, run.outcome = result.warnings, result.outcome
         run.state = "succeeded"
     except EtlError as exc:
+        error = scrub(str(exc), req.source_url)
         run.state, run.error, run.error_type, run.transient = (
             "failed",
-            str(exc),
+            error,
             type(exc).__name__,
             exc.transient,
         )
-        run.outcome = f"failed: {one_line(str(exc))}"
-        log.error(str(exc), extra={"load_id": run.load_id, "error_type": type(exc).__name__})
+        run.outcome = f"failed: {one_line(error)}"
+        log.error(error, extra={"load_id": run.load_id, "error_type": type(exc).__name__})
     except Exception as exc:  # a bug: record it on the run rather than lose it with the task
+        error = scrub(repr(exc), req.source_url)
         run.state, run.error, run.error_type, run.transient = (
             "failed",
-            repr(exc),
+            error,
             type(exc).__name__,
             False,
         )
-        run.outcome = f"failed: {run.error}"
-        log.exception("extraction crashed", extra={"load_id": run.load_id})
+        run.outcome = f"failed: {one_line(error)}"
+        trace = "".join(traceback.format_exception(exc)).rstrip()
+        log.error(
+            "extraction crashed",
+            extra={"load_id": run.load_id, "exception": scrub(trace, req.source_url)},
+        )
     finally:
         run.finished_at = datetime.now(UTC)
 

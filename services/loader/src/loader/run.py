@@ -25,6 +25,7 @@ from etl_common.manifest import (
 from etl_common.pacing import TokenBucket
 from etl_common.schemas import ENTITIES
 from etl_common.storage import open_store
+from etl_common.urls import redact
 from loader.drift import find_drift, previous_manifest, require_no_drift
 from loader.extract import Extraction, ProgressCallback
 from loader.identity import identity_record
@@ -158,7 +159,7 @@ async def extract(
             created_at=datetime.now(UTC),
             extracted_at=started,
             source=SourceInfo(
-                url=req.source_url,
+                url=redact(req.source_url),
                 version=plan.snapshot.version,
                 uptime_at_start=plan.snapshot.uptime_raw,
                 generation=plan.snapshot.generation,
