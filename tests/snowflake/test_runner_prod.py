@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from ..dbt.raw_fixtures import edge_records
-from .harness import sf_env, write_bucket
+from .harness import sf_connect, sf_env, write_bucket
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -93,3 +94,57 @@ def test_runner_prod_target_loads_snowflake_and_builds(tmp_path: Path, fakesnow_
         "already_loaded",
         "already_loaded",
     ), out[-3000:]
+
+    # What a reader sees: the load, built, and nothing of the build sets left behind.
+    assert _live(fakesnow_port, "runner_db")["loads"][-1] == (
+        "20270101T000000Z-e2e0e2",
+        "succeeded",
+    )
+    first = _live(fakesnow_port, "runner_db")
+    assert first["leftover_schemas"] == [] and all(first["marts"].values()), first
+
+    # A newer load whose build fails is never published: raw and marts stay those of the first load.
+    newer = write_bucket(
+        tmp_path / "bucket",
+        {**edge_records(), "repos": edge_records()["repos"][:1]},
+        "20270102T000000Z-e2e0e3",
+        datetime(2027, 1, 2, tzinfo=UTC),
+    )
+    project = tmp_path / "dbt"
+    shutil.copytree(REPO / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "tests" / "always_fails.sql").write_text("select 1 as failure\n")
+    code, failed_build, out = _run(newer, {**env, "DBT_PROJECT_DIR": str(project)})
+    assert (code, failed_build["state"]) == (1, "failed"), out[-3000:]
+    assert "always_fails" in failed_build["error"]
+    assert _live(fakesnow_port, "runner_db") == first
+
+    code, retried, out = _run(newer, env)  # the failure did not count as loaded
+    assert (code, retried["state"]) == (0, "succeeded"), out[-3000:]
+    after = _live(fakesnow_port, "runner_db")
+    assert after["loads"][-1] == ("20270102T000000Z-e2e0e3", "succeeded")
+    assert after["repos"] == 1 and after["leftover_schemas"] == []
+
+
+def _live(port: int, database: str) -> dict[str, Any]:
+    con = sf_connect(port, database)
+    try:
+        cur = con.cursor()
+
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return [tuple(r) for r in cur.execute(sql, timeout=30).fetchall()]
+
+        marts = {
+            m: rows(f"select count(*) from mart.{m}")[0][0]
+            for m in ("velocity", "review_costs", "quality", "ai_impact")
+        }
+        return {
+            "loads": rows("select load_id, outcome from raw._loads order by loaded_at"),
+            "repos": rows("select count(*) from raw.repos")[0][0],
+            "marts": marts,
+            "leftover_schemas": rows(
+                "select schema_name from information_schema.schemata "
+                "where schema_name like '%\\\\_\\\\_LOAD\\\\_%'"
+            ),
+        }
+    finally:
+        con.close()

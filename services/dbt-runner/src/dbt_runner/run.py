@@ -27,7 +27,7 @@ from dbt_runner.duckdb_warehouse import DuckDBWarehouse
 from dbt_runner.load_rules import LoadOutcome, already_loaded
 from dbt_runner.manifest_check import VerifiedLoad, split_manifest_uri, verify_and_stage
 from dbt_runner.settings import RunnerSettings
-from dbt_runner.snowflake_load import load_raw_snowflake, record_outcome_snowflake
+from dbt_runner.snowflake_load import discard_snowflake, publish_snowflake, stage_raw_snowflake
 from dbt_runner.snowflake_settings import get_snowflake_settings
 from etl_common.errors import EtlError
 from etl_common.logs import log_context, one_line
@@ -197,8 +197,9 @@ def _build_snowflake(
 ) -> None:
     sf = get_snowflake_settings()
     manifest = verified.manifest
+    target = str(attempt.fields["target"])
     with attempt.step("raw_load"):
-        outcome = load_raw_snowflake(
+        outcome, build_set = stage_raw_snowflake(
             sf,
             manifest,
             verified.manifest_uri,
@@ -206,21 +207,34 @@ def _build_snowflake(
             verified.files,
             force=force,
         )
-    if outcome.status == "already_loaded":
+    if build_set is None:
         _already(attempt, outcome.previous_load_id)
         return
     attempt.set(raw_load=RawLoad.of(outcome))
-    dbt = build(settings, attempt.fields["target"])  # type: ignore[arg-type]
-    attempt.timings["dbt_build"] = dbt.seconds
-    attempt.set(dbt=dbt)
-    # Until this row says `succeeded` the load does not count as loaded: a retry builds it again.
-    record_outcome_snowflake(
-        sf, manifest.load_id, "succeeded" if dbt.success else "failed", dbt.counts
-    )
-    if dbt.success:
+    try:
+        dbt = build(settings, target, env=build_set.dbt_env())
+        attempt.timings["dbt_build"] = dbt.seconds
+        attempt.set(dbt=dbt)
+        if not dbt.success:  # never published: readers keep the previous consistent state
+            attempt.set(error=one_line(dbt.error or "dbt build failed"), error_type="DbtFailure")
+            return
+        with attempt.step("publish"):
+            publish_snowflake(sf, build_set, manifest.load_id, dbt.counts)
+        # The live views already read the swapped-in raw by name; re-create them (and the seeds they
+        # read) so a changed definition takes effect too. Their tests ran in the build set.
+        views = build(settings, target, select=VIEWS_AND_SEEDS, tests=False)
+        attempt.timings["refresh_views"] = views.seconds
+        if not views.success:
+            attempt.set(
+                error=one_line(
+                    f"published, but refreshing the staging views failed: {views.error}"
+                ),
+                error_type="DbtFailure",
+            )
+            return
         attempt.set(state="succeeded")
-    else:
-        attempt.set(error=one_line(dbt.error or "dbt build failed"), error_type="DbtFailure")
+    finally:
+        discard_snowflake(sf, build_set)
 
 
 def _already(attempt: _Attempt, previous: str | None) -> None:
@@ -235,11 +249,21 @@ def _already(attempt: _Attempt, previous: str | None) -> None:
 # TO_TIMESTAMP_TZ on a column in one macro test. Excluded only under SNOWFLAKE_FAKESNOW_COMPAT.
 FAKESNOW_EXCLUDES = ("assert_timestamp_macros",)
 FAKESNOW_EXCLUDED_TYPES = ("unit_test",)
+VIEWS_AND_SEEDS = ("config.materialized:view", "resource_type:seed")
 
 
-def build(settings: RunnerSettings, target: str, *, duckdb_path: Path | None = None) -> DbtResult:
+def build(
+    settings: RunnerSettings,
+    target: str,
+    *,
+    duckdb_path: Path | None = None,
+    select: tuple[str, ...] = (),
+    tests: bool = True,
+    env: dict[str, str] | None = None,
+) -> DbtResult:
     work = settings.work_dir
     emulated = target == "prod" and get_snowflake_settings().fakesnow_compat
+    skipped = FAKESNOW_EXCLUDED_TYPES if emulated else ()
     args = dbt_args(
         "build",
         project_dir=settings.dbt_project(),
@@ -248,11 +272,14 @@ def build(settings: RunnerSettings, target: str, *, duckdb_path: Path | None = N
         target_path=work / "target",
         log_path=work / "logs",
         threads=settings.threads,
-        exclude=FAKESNOW_EXCLUDES if emulated else (),
-        exclude_resource_types=FAKESNOW_EXCLUDED_TYPES if emulated else (),
+        select=select,
+        exclude=FAKESNOW_EXCLUDES if emulated and tests else (),
+        exclude_resource_types=skipped if tests else ("test", "unit_test"),
     )
     path = duckdb_path or settings.duckdb_path.resolve()
-    return invoke(args, env={"DUCKDB_PATH": str(path), "DBT_TARGET": target})
+    # Unset (empty) build-set variables mean the live schemas.
+    scoped = {"DBT_RAW_SCHEMA": "raw", "DBT_SCHEMA_SUFFIX": "", **(env or {})}
+    return invoke(args, env={"DUCKDB_PATH": str(path), "DBT_TARGET": target, **scoped})
 
 
 def _record(store: ObjectStore, result: BuildResult) -> None:

@@ -1,19 +1,20 @@
-"""Raw load into Snowflake: the manifest's Parquet into `raw`, all tables replaced at once, or none.
+"""Raw load and publish on Snowflake: each build fills a fresh schema set, and only a green one is swapped in.
 
-The tables are built in a fresh schema `raw__load_<id>` with explicit column types (zone-less UTC
+The raw tables are built in a fresh schema `raw__load_<id>` with explicit column types (zone-less UTC
 timestamps as TIMESTAMP_NTZ(9), lists as ARRAY, column names quoted exactly as the Arrow fields, because
 staging refers to them quoted), filled by `COPY INTO ... MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE` from either
 a temporary internal stage (the verified local files are `PUT` there) or the external GCS stage of
-`infra/snowflake/` (chosen by `SNOWFLAKE_RAW_STAGE`). Row counts are checked against the manifest, the
-bookkeeping table `_loads` is carried over with this load's row added, and then `ALTER SCHEMA raw SWAP WITH`
-exchanges everything in one statement: a reader sees the previous load or this one, never a mix, and a
-failure leaves `raw` untouched. Idempotency mirrors the DuckDB load: the same load id is "already loaded",
-an older extract is refused unless forced.
+`infra/snowflake/` (chosen by `SNOWFLAKE_RAW_STAGE`). Row counts are checked against the manifest and the
+bookkeeping table `_loads` is carried over with this load's row added. dbt then builds `staging__load_<id>`
+and `mart__load_<id>` from it and runs every test there; only when all pass does `publish_snowflake` swap
+raw and mart in (`ALTER SCHEMA ... SWAP WITH`). A failed or killed build leaves the live schemas untouched.
+Idempotency mirrors the DuckDB load: the same load id, built, is "already loaded"; an older extract is
+refused unless forced.
 
 fakesnow (the emulator used in CI) lacks two things, handled only when `SNOWFLAKE_FAKESNOW_COMPAT` is on:
 it stores timestamps in microseconds and *rounds* nanoseconds while copying, so the files are truncated to
 microseconds before the PUT (the dbt models truncate the same way on DuckDB); and it has no `SWAP WITH`, so
-the tables are copied into `raw` inside one transaction instead.
+the tables are copied into `raw` and `mart` inside one transaction instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 from string import Template
@@ -36,7 +38,6 @@ from dbt_runner.load_rules import (
     LOADS_COLUMNS,
     LoadedState,
     LoadOutcome,
-    Outcome,
     already_loaded,
     loads_row,
     outcome_params,
@@ -50,6 +51,8 @@ from etl_common.schemas import ENTITIES, raw_schema
 
 log = logging.getLogger(__name__)
 RAW = "raw"
+STAGING = "staging"
+MART = "mart"
 LOADS = "_loads"
 STAGE_SCHEMA = "loading"
 LOADS_DDL = ", ".join(
@@ -217,14 +220,103 @@ def current_load(s: _Session) -> LoadedState | None:
     return LoadedState(rows[0][0], rows[0][1].replace(tzinfo=UTC), rows[0][2], rows[0][3])
 
 
-def record_outcome_snowflake(
-    settings: SnowflakeSettings, load_id: str, outcome: Outcome, counts: dict[str, int] | None
-) -> None:
-    """The build's outcome on the load's `raw._loads` row (it is `building` until then)."""
+@dataclass(frozen=True)
+class BuildSet:
+    """The schemas one build fills before anything is published: `raw`, `staging` and `mart`, each with
+    this build's suffix. dbt builds into them (DBT_RAW_SCHEMA, DBT_SCHEMA_SUFFIX) and runs every test there;
+    only a green build is swapped in."""
+
+    suffix: str
+
+    @property
+    def raw(self) -> str:
+        return RAW + self.suffix
+
+    @property
+    def mart(self) -> str:
+        return MART + self.suffix
+
+    @property
+    def schemas(self) -> tuple[str, ...]:
+        return (self.raw, STAGING + self.suffix, self.mart)
+
+    def dbt_env(self) -> dict[str, str]:
+        return {"DBT_RAW_SCHEMA": self.raw, "DBT_SCHEMA_SUFFIX": self.suffix}
+
+
+def stage_raw_snowflake(
+    settings: SnowflakeSettings,
+    manifest: Manifest,
+    manifest_uri: str,
+    manifest_sha256: str,
+    files: dict[str, list[Path]],
+    *,
+    force: bool = False,
+) -> tuple[LoadOutcome, BuildSet | None]:
+    """Raw tables of this load in a fresh build set (None when the load is already built)."""
+    t0 = time.monotonic()
     with connect(settings) as con:
-        _Session(con, settings.statement_timeout_s).run(
-            outcome_sql(f"{RAW}.{LOADS}", "%s"), outcome_params(load_id, outcome, counts)
+        s = _Session(con, settings.statement_timeout_s)
+        current = current_load(s)
+        previous = current.load_id if current else None
+        if already_loaded(current, manifest, manifest_uri, manifest_sha256, force=force):
+            return LoadOutcome(
+                "already_loaded", previous_load_id=previous, seconds=time.monotonic() - t0
+            ), None
+        build = BuildSet(f"__load_{uuid.uuid4().hex[:12]}")
+        s.run(f"create schema {build.raw}")
+        try:
+            rows = _fill(s, settings, build.raw, manifest, manifest_uri, files)
+            _bookkeeping(s, build.raw, manifest, manifest_uri, manifest_sha256, rows)
+        except BaseException:
+            s.run(f"drop schema if exists {build.raw} cascade")
+            raise
+    outcome = LoadOutcome(
+        "loaded", rows=rows, seconds=time.monotonic() - t0, previous_load_id=previous
+    )
+    return outcome, build
+
+
+def publish_snowflake(
+    settings: SnowflakeSettings, build: BuildSet, load_id: str, counts: dict[str, int]
+) -> None:
+    """Record the green build on its `_loads` row, then swap its raw and mart schemas in: `ALTER SCHEMA ..
+    SWAP WITH` is atomic per schema, so a reader sees raw and marts of different loads only for the instant
+    between the two statements. (fakesnow has no SWAP: it copies both schemas' tables in one transaction.)
+    Staging holds views by name over `raw`, so it follows the swap; the caller refreshes their definitions."""
+    with connect(settings) as con:
+        s = _Session(con, settings.statement_timeout_s)
+        s.run(
+            outcome_sql(f"{build.raw}.{LOADS}", "%s"),
+            outcome_params(load_id, "succeeded", counts),
         )
+        marts = [
+            str(r[0]).lower()
+            for r in s.run(
+                "select table_name from information_schema.tables where table_schema = %s",
+                (build.mart.upper(),),
+            )
+        ]
+        s.run(f"create schema if not exists {RAW}")
+        s.run(f"create schema if not exists {MART}")
+        if not settings.fakesnow_compat:
+            s.run(f"alter schema {RAW} swap with {build.raw}")
+            s.run(f"alter schema {MART} swap with {build.mart}")
+        else:
+            _copy_in_one_transaction(
+                s,
+                [(RAW, build.raw, t) for t in (*ENTITIES, LOADS)]
+                + [(MART, build.mart, t) for t in marts],
+            )
+    log.info("build published to Snowflake", extra={"schemas": [RAW, MART], "marts": marts})
+
+
+def discard_snowflake(settings: SnowflakeSettings, build: BuildSet) -> None:
+    """Drop a build set: after a publish it holds the previous load, after a failure the unpublished one."""
+    with connect(settings) as con:
+        s = _Session(con, settings.statement_timeout_s)
+        for schema in build.schemas:
+            s.run(f"drop schema if exists {schema} cascade")
 
 
 def load_raw_snowflake(
@@ -236,28 +328,25 @@ def load_raw_snowflake(
     *,
     force: bool = False,
 ) -> LoadOutcome:
-    t0 = time.monotonic()
-    with connect(settings) as con:
-        s = _Session(con, settings.statement_timeout_s)
-        current = current_load(s)
-        previous = current.load_id if current else None
-        if already_loaded(current, manifest, manifest_uri, manifest_sha256, force=force):
-            return LoadOutcome(
-                "already_loaded", previous_load_id=previous, seconds=time.monotonic() - t0
-            )
-        incoming = f"{RAW}__load_{uuid.uuid4().hex[:12]}"
-        s.run(f"create schema if not exists {RAW}")
-        s.run(f"create schema {incoming}")
-        try:
-            rows = _fill(s, settings, incoming, manifest, manifest_uri, files)
-            _bookkeeping(s, incoming, manifest, manifest_uri, manifest_sha256, rows)
-            _swap(s, incoming, settings.fakesnow_compat)
-        finally:
-            s.run(f"drop schema if exists {incoming} cascade")
-    log.info("raw load into Snowflake committed", extra={"rows": rows, "schema": RAW})
-    return LoadOutcome(
-        "loaded", rows=rows, seconds=time.monotonic() - t0, previous_load_id=previous
+    """The raw load alone, swapped straight into `raw` (no build): for tests and tools that then run dbt
+    themselves. The dbt-runner builds through `stage_raw_snowflake` and `publish_snowflake` instead."""
+    outcome, build = stage_raw_snowflake(
+        settings, manifest, manifest_uri, manifest_sha256, files, force=force
     )
+    if build is None:
+        return outcome
+    try:
+        with connect(settings) as con:
+            s = _Session(con, settings.statement_timeout_s)
+            s.run(f"create schema if not exists {RAW}")
+            if settings.fakesnow_compat:
+                _copy_in_one_transaction(s, [(RAW, build.raw, t) for t in (*ENTITIES, LOADS)])
+            else:
+                s.run(f"alter schema {RAW} swap with {build.raw}")  # one atomic statement
+    finally:
+        discard_snowflake(settings, build)
+    log.info("raw load into Snowflake committed", extra={"rows": outcome.rows, "schema": RAW})
+    return outcome
 
 
 def _fill(
@@ -332,14 +421,12 @@ def _bookkeeping(
     )
 
 
-def _swap(s: _Session, incoming: str, compat: bool) -> None:
-    if not compat:
-        s.run(f"alter schema {RAW} swap with {incoming}")  # one atomic statement
-        return
+def _copy_in_one_transaction(s: _Session, tables: list[tuple[str, str, str]]) -> None:
+    """fakesnow's stand-in for SWAP: (target schema, source schema, table) copied in one transaction."""
     s.run("begin")
     try:
-        for table in (*ENTITIES, LOADS):
-            s.run(f"create or replace table {RAW}.{table} as select * from {incoming}.{table}")
+        for target, source, table in tables:
+            s.run(f"create or replace table {target}.{table} as select * from {source}.{table}")
         s.run("commit")
     except BaseException:
         s.run("rollback")
