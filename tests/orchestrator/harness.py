@@ -93,6 +93,9 @@ def orchestrator_at(
         "ORCHESTRATOR_LOADER_URL": loader,
         "ORCHESTRATOR_DBT_RUNNER_URL": runner,
         "ORCHESTRATOR_POLL_INTERVAL_S": "0.2",
+        # short leases, so a takeover after a kill costs a test seconds, not the default 30 s
+        "ORCHESTRATOR_LEASE_TTL_S": "3",
+        "ORCHESTRATOR_HEARTBEAT_S": "0.5",
         **({"STORAGE_EMULATOR_HOST": gcs} if gcs else {}),
         **(env or {}),
     }

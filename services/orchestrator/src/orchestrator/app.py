@@ -2,7 +2,8 @@
 `POST /pubsub/push`. Routes only translate HTTP; the engine and the intake hold the logic.
 
 At startup the service re-reads its run records from the bucket and resumes any run a previous
-instance left `running`, so a restart loses nothing and reports honestly.
+instance left `running` once that instance's lease on it has expired (at once if it shut down cleanly);
+runs another live instance drives are left to it. A restart loses nothing and reports honestly.
 """
 
 from __future__ import annotations
@@ -96,15 +97,15 @@ def _dependency_checks(engine: Engine, cfg: OrchestratorSettings) -> DependencyC
     summary="Start a pipeline run: loader extract, then dbt-runner on its manifest",
 )
 async def start_run(engine: EngineDep) -> StartedRun:
-    if engine.current is not None:
+    if (active := engine.active_pipeline()) is not None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
-            detail={"message": "a pipeline run is already running", "run_id": engine.current},
+            detail={"message": "a pipeline run is already running", "run_id": active},
         )
     run = Run(owner=engine.instance, steps={"extract": Step(), "build": Step()})
     engine.current = run.run_id
     try:
-        await engine.store.save(run)
+        await engine.persist(run)
     except EtlError as exc:
         engine.current = None
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
@@ -120,7 +121,10 @@ async def list_runs(engine: EngineDep, limit: int = 50) -> list[RunView]:
 
 @runs.get("/runs/{run_id}", response_model=RunView, summary="State per step, counts, timings")
 async def get_run(run_id: str, engine: EngineDep) -> RunView:
-    run = engine.runs.get(run_id) or await engine.store.load(run_id)
+    run = engine.runs.get(run_id)
+    if run is None or (run.state == "running" and run_id not in engine.driving):
+        # not ours to drive: the bucket has the latest word (another instance may drive it)
+        run = await engine.store.load(run_id) or run
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no run {run_id}")
     return _view(engine, run)
@@ -172,13 +176,12 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         app.state.readiness = _dependency_checks(engine, cfg)
         engine.loader.open()  # one pooled client per service for the life of the process
         engine.runner.open()
-        await engine.recover()
+        await engine.start()  # take over orphaned runs; heartbeat and watch from now on
         await app.state.readiness.answer()  # warm: the first probes find answers (bounded)
         try:
             yield
         finally:
-            for task in list(engine.tasks):
-                task.cancel()
+            await engine.shutdown()  # releases the leases of the runs we drive
             await app.state.readiness.close()
             await engine.loader.aclose()
             await engine.runner.aclose()

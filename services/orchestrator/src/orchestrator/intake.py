@@ -69,12 +69,12 @@ async def handle_object(
         step.end("failed", str(exc), error_type=type(exc).__name__, transient=exc.transient)
         run.finish("failed", f"build: {exc}", exc.transient)
         engine.runs[run.run_id] = run
-        await engine.store.save(run)
+        await engine.persist(run)
         if exc.transient:
             await engine.store.release_event(ref)
             log.warning("event deferred", extra={"run_id": run.run_id, "error": str(exc)})
             return 503, {**base, "status": "retry", "run_id": run.run_id, "reason": str(exc)}
         return 200, {**base, "status": "failed", "run_id": run.run_id, "reason": str(exc)}
-    await engine.store.save(run)
+    await engine.persist(run)
     engine.spawn(run)
     return 200, {**base, "status": "accepted", "run_id": run.run_id}

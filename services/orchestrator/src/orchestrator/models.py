@@ -1,7 +1,9 @@
 """The run record: what the orchestrator persists in the bucket and answers on `GET /runs`.
 
 One record per run, rewritten at every step change, so a restarted orchestrator (or a human reading the
-bucket) sees exactly how far a run got.
+bucket) sees exactly how far a run got. A `running` run is owned by one orchestrator instance at a time:
+`owner` holds a lease until `lease_expires_at`, renewed by the owner's heartbeat while it drives the run;
+another instance takes the run over only once the lease has expired (see `engine`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 StepState = Literal["pending", "running", "submitted", "succeeded", "failed", "already_loaded"]
 RunState = Literal["running", "submitted", "succeeded", "failed", "already_loaded"]
@@ -63,6 +65,11 @@ class Run(BaseModel):
     trigger: Literal["api", "event"] = "api"
     state: RunState = "running"
     owner: str = Field(description="The orchestrator instance that drives the run")
+    lease_expires_at: datetime | None = Field(
+        default=None,
+        description="While `running`: until when `owner` holds the run (renewed by its heartbeat); "
+        "after that another instance may take it over",
+    )
     created_at: datetime = Field(default_factory=now)
     finished_at: datetime | None = None
     steps: dict[str, Step] = Field(default_factory=dict)
@@ -72,6 +79,13 @@ class Run(BaseModel):
     error: str | None = None
     transient: bool | None = Field(default=None, description="a retry may succeed")
     notes: list[str] = Field(default_factory=list)
+    # The bucket generation this copy was read or written at: a write based on it fails if anyone
+    # else wrote the record since (never serialized).
+    _generation: str | None = PrivateAttr(default=None)
+
+    def lease_expired(self, at: datetime | None = None) -> bool:
+        """Records without a lease (written before leases existed) count as expired."""
+        return self.lease_expires_at is None or self.lease_expires_at <= (at or now())
 
     def finish(
         self, state: RunState, error: str | None = None, transient: bool | None = None

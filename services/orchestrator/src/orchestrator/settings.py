@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from etl_common.settings import load_settings
@@ -51,7 +51,34 @@ class OrchestratorSettings(BaseSettings):
     ready_timeout_s: float = Field(
         default=2.0, gt=0, description="The longest a `/readyz` probe waits for its checks"
     )
+    lease_ttl_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a run stays owned by the instance driving it without a heartbeat; "
+        "another instance takes the run over only after its lease expired",
+    )
+    heartbeat_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the driving instance renews its leases, and how often every "
+        "instance looks for runs whose lease expired",
+    )
+    unreachable_grace_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long a step rides out a loader or dbt-runner it cannot reach",
+    )
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> OrchestratorSettings:
+        if self.heartbeat_s * 2 > self.lease_ttl_s:
+            raise ValueError(
+                "ORCHESTRATOR_HEARTBEAT_S must be at most half of ORCHESTRATOR_LEASE_TTL_S "
+                f"({self.heartbeat_s:g} s > {self.lease_ttl_s:g} s / 2): a lease would lapse "
+                "between two heartbeats"
+            )
+        return self
 
 
 @lru_cache

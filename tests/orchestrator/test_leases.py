@@ -1,0 +1,308 @@
+"""Runs are owned by one orchestrator at a time, through real processes on one bucket: a second live
+instance leaves a run alone while the first one's lease lives, takes it over only after the first is
+killed and the lease expired (with a note naming both), and an owner paused past its lease finds its
+writes refused when it wakes. A loader restarted (or gone) mid-run fails the run as transient.
+
+The loader and dbt-runner are stand-ins here (`stubs.py`) except in the restart tests, so a test can
+hold the extraction `running` for as long as it needs and count what each service was asked."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from etl_common.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
+from etl_common.storage import open_store
+from fake_cursor_sim.testing import run_double
+
+from ..service_harness import REPO
+from .harness import Backend, kill_hard, orchestrator_at
+from .stubs import Stub, stub_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.emulator]
+LOAD = "20261201T000000Z-aaaaaa"
+TTL_S = 3.0  # the harness's ORCHESTRATOR_LEASE_TTL_S
+
+
+def _loader_stand_in(root: str, finish: threading.Event) -> Callable[..., tuple[int, Any]]:
+    """Extraction `running` until `finish` is set, then succeeded with a manifest."""
+
+    def handler(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if path == "/healthz":
+            return 200, {"status": "ok"}
+        if (method, path) == ("POST", "/runs"):
+            return 202, {"load_id": LOAD, "state": "running"}
+        if (method, path) == ("GET", f"/runs/{LOAD}"):
+            if not finish.is_set():
+                return 200, {
+                    "state": "running",
+                    "rows": {"commits": 1},
+                    "pages": {"commits": "1/9"},
+                }
+            return 200, {
+                "state": "succeeded",
+                "manifest_uri": f"{root}/manifests/{LOAD}.json",
+                "rows": {"commits": 9},
+                "pages": {"commits": "9/9"},
+                "requests": 9,
+            }
+        return 404, {"detail": f"no run {path}"}
+
+    return handler
+
+
+def _runner_stand_in(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
+    if path == "/healthz":
+        return 200, {"status": "ok"}
+    if (method, path) == ("POST", "/runs"):
+        return 202, {"id": "b-1", "state": "running"}
+    if (method, path) == ("GET", "/runs/b-1"):
+        result = {"result_uri": "gs://x/build-results/r.json", "dbt": {"counts": {"test:pass": 3}}}
+        return 200, {"state": "succeeded", "result": result}
+    return 404, {"detail": f"no build {path}"}
+
+
+def _record(root: str, run_id: str) -> dict[str, Any]:
+    return json.loads(open_store(root).get_bytes(f"orchestrator/runs/{run_id}.json"))  # type: ignore[no-any-return]
+
+
+def _until(what: str, probe: Callable[[], Any], timeout_s: float = 20.0) -> Any:
+    """Poll `probe` until it returns something truthy; fail naming `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := probe():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout_s:g} s")
+
+
+def _logged(log: Path, message: str) -> bool:
+    return log.exists() and any(
+        json.loads(line).get("message", "").startswith(message)
+        for line in log.read_text().splitlines()
+        if line.startswith("{")
+    )
+
+
+def _takeover_notes(record: dict[str, Any]) -> list[re.Match[str]]:
+    pattern = re.compile(
+        r"orchestrator (\S+) stopped during step (\w+) \(its lease expired at (\S+)\); "
+        r"resumed by (\S+) at (\S+)$"
+    )
+    return [m for n in record["notes"] if (m := pattern.match(n))]
+
+
+def _drive_one_run(url: str, root: str) -> tuple[str, dict[str, Any]]:
+    """Start a pipeline run and wait until its record shows the extraction being followed."""
+    run_id = httpx.post(url + "/run", timeout=10).json()["run_id"]
+    record = _until(
+        "the first orchestrator follows the extraction",
+        lambda: (r := _record(root, run_id))["steps"]["extract"]["remote_id"] == LOAD and r,
+    )
+    return run_id, record
+
+
+def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_and_expiry(
+    gcs_env: Backend, tmp_path: Path
+) -> None:
+    root, finish = gcs_env.root(), threading.Event()
+    with (
+        stub_server(_loader_stand_in(root, finish)) as loader,
+        stub_server(_runner_stand_in) as runner,
+    ):
+        first, url_a = orchestrator_at(
+            root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-a"
+        )
+        second, url_b = orchestrator_at(
+            root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-b"
+        )
+        with running(first, http_ok(url_a + "/healthz"), timeout_s=60):
+            run_id, record = _drive_one_run(url_a, root)
+            owner_a = record["owner"]
+            with running(second, http_ok(url_b + "/healthz"), timeout_s=60):
+                b_up = datetime.now(UTC)
+                # B has run its startup recovery: the run is still A's, untouched.
+                record = _record(root, run_id)
+                assert record["owner"] == owner_a and record["notes"] == [], record
+                _until(
+                    "B reports it leaves the run alone",
+                    lambda: _logged(tmp_path / "orch-b.log", "run is driven by another"),
+                )
+                view = httpx.get(f"{url_b}/runs/{run_id}", timeout=10).json()
+                assert view["owner"] == owner_a and view["state"] == "running"
+                refused = httpx.post(url_b + "/run", timeout=10)
+                assert refused.status_code == 409 and refused.json()["detail"]["run_id"] == run_id
+                # A keeps renewing for more than a whole lease after B came up; B never steps in.
+                _until(
+                    "A renews its lease past a full TTL after B started",
+                    lambda: (
+                        datetime.fromisoformat(_record(root, run_id)["lease_expires_at"])
+                        > b_up + timedelta(seconds=TTL_S + 1)
+                    ),
+                )
+                record = _record(root, run_id)
+                assert record["owner"] == owner_a and record["notes"] == [], record
+                last_lease_a = datetime.fromisoformat(record["lease_expires_at"])
+
+                kill_hard(first)  # no shutdown hook: the lease is left to expire
+                killed = datetime.now(UTC)
+                record = _until(
+                    "B takes the run over",
+                    lambda: (r := _record(root, run_id))["owner"] != owner_a and r,
+                )
+                (note,) = _takeover_notes(record)
+                assert note[1] == owner_a and note[2] == "extract"
+                expired, taken = datetime.fromisoformat(note[3]), datetime.fromisoformat(note[5])
+                assert expired >= last_lease_a and note[4] == record["owner"]
+                assert taken >= expired, (
+                    f"taken over at {taken}, before the lease ended at {expired}"
+                )
+                assert expired > killed - timedelta(seconds=TTL_S)  # A's last lease, not older
+
+                finish.set()  # the extraction ends: B drives the run to its end
+                done = _until(
+                    "B finishes the run",
+                    lambda: (r := _record(root, run_id))["state"] != "running" and r,
+                )
+        posts = (loader.count("POST", "/runs"), runner.count("POST", "/runs"))
+    assert done["state"] == "succeeded" and done["owner"] == note[4], done
+    assert len(_takeover_notes(done)) == 1 and len(done["notes"]) == 1, done["notes"]
+    assert done["steps"]["extract"]["rows"] == {"commits": 9}
+    assert done["steps"]["build"]["counts"] == {"test:pass": 3}
+    assert posts == (1, 1), f"B followed A's load instead of starting another: {posts}"
+
+
+def test_owner_paused_past_its_lease_cannot_overwrite_the_new_owner(
+    gcs_env: Backend, tmp_path: Path
+) -> None:
+    root, finish = gcs_env.root(), threading.Event()
+    with (
+        stub_server(_loader_stand_in(root, finish)) as loader,
+        stub_server(_runner_stand_in) as runner,
+    ):
+        first, url_a = orchestrator_at(
+            root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-a"
+        )
+        second, url_b = orchestrator_at(
+            root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-b"
+        )
+        with (
+            running(first, http_ok(url_a + "/healthz"), timeout_s=60),
+            running(second, http_ok(url_b + "/healthz"), timeout_s=60),
+        ):
+            run_id, record = _drive_one_run(url_a, root)
+            owner_a = record["owner"]
+            assert first.proc is not None
+            os.killpg(first.proc.pid, signal.SIGSTOP)  # frozen, as a VM that stalls
+            try:
+                taken = _until(
+                    "B takes the run over from the frozen A",
+                    lambda: (r := _record(root, run_id))["owner"] != owner_a and r,
+                )
+            finally:
+                os.killpg(first.proc.pid, signal.SIGCONT)
+            _until(
+                "A notices, on waking, that the run is not its own any more",
+                lambda: _logged(tmp_path / "orch-a.log", "lease lost"),
+            )
+            record = _record(root, run_id)
+            assert record["owner"] == taken["owner"] and record["notes"] == taken["notes"]
+            view = httpx.get(f"{url_a}/runs/{run_id}", timeout=10).json()
+            assert view["owner"] == taken["owner"], "A answers from the bucket, not its stale copy"
+            finish.set()
+            done = _until(
+                "B finishes the run",
+                lambda: (r := _record(root, run_id))["state"] != "running" and r,
+            )
+        posts = loader.count("POST", "/runs")
+    assert done["state"] == "succeeded" and done["owner"] == taken["owner"], done
+    assert len(_takeover_notes(done)) == 1 and len(done["notes"]) == 1, done["notes"]
+    assert posts == 1
+    assert not _logged(tmp_path / "orch-a.log", "run finished"), "A wrote the run's end"
+
+
+def _loader(port: int, source: str, tmp: Path, name: str) -> ManagedProcess:
+    env = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "CURSOR_SIM_URL": source,
+        "LOADER_OUTPUT": str(tmp / "unused"),
+        "LOADER_RATE_LIMIT_PER_MINUTE": "3",  # one request, then one per 20 s: stays running
+        "TMPDIR": str(tmp),
+    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LOADER_", "CURSOR_SIM_"))}
+    return ManagedProcess(
+        name,
+        python_module_argv("loader", "serve"),
+        env={**clean, **env},
+        log_path=tmp / f"{name}.log",
+        cwd=REPO,
+    )
+
+
+@pytest.mark.parametrize("restart", [True, False], ids=["restarted", "gone"])
+def test_loader_restarted_or_gone_mid_run_fails_the_run_as_transient(
+    tmp_path: Path, restart: bool
+) -> None:
+    root = str(tmp_path / "bucket")
+    port = free_port()
+    loader_url = f"http://127.0.0.1:{port}"
+    with run_double(developers=2, days=90, seed=42) as source:
+        loader = _loader(port, source, tmp_path, "loader")
+        orch, url = orchestrator_at(
+            root,
+            loader_url,
+            "http://127.0.0.1:9",  # never reached: the run fails before its build
+            tmp_path,
+            # restarted: a grace long enough to ride out the restart, so the new loader's 404
+            # decides; gone: a short one, so giving up on the dead loader decides
+            env={"ORCHESTRATOR_UNREACHABLE_GRACE_S": "60" if restart else "1"},
+        )
+        with (
+            running(loader, http_ok(loader_url + "/healthz"), timeout_s=60),
+            running(orch, http_ok(url + "/healthz"), timeout_s=60),
+        ):
+            run_id = httpx.post(url + "/run", timeout=10).json()["run_id"]
+            load_id = _until(
+                "the extraction is followed",
+                lambda: _record(root, run_id)["steps"]["extract"]["remote_id"],
+            )
+            kill_hard(loader)
+            again = _loader(port, source, tmp_path, "loader-again")
+            if restart:  # the same port, a new process that knows nothing of the load
+                again.start()
+            try:
+                if restart:
+                    again.wait_ready(http_ok(loader_url + "/healthz"), timeout_s=60)
+                record = _until(
+                    "the run ends",
+                    lambda: (r := _record(root, run_id))["state"] != "running" and r,
+                    timeout_s=30,
+                )
+            finally:
+                again.stop()
+    extract = record["steps"]["extract"]
+    assert record["state"] == "failed" and record["transient"] is True, record
+    assert extract["state"] == "failed" and extract["transient"] is True
+    if restart:
+        assert record["error"] == (
+            f"extract: loader restarted during the run: it no longer knows load {load_id}"
+        )
+        assert extract["error_type"] == "ServiceRestarted"
+    else:
+        assert record["error"].startswith(
+            f"extract: loader unreachable for more than 1 s while following load {load_id} "
+        ), record["error"]
+    assert "\n" not in record["error"]
+    assert record["steps"]["build"]["state"] == "pending"
