@@ -32,7 +32,9 @@ class BuiltWarehouse:
     work_dir: Path
 
 
-def _build(tmp_root: Path, name: str, records: Records, extra_args: list[str]) -> BuiltWarehouse:
+def build_warehouse(
+    tmp_root: Path, name: str, records: Records, extra_args: list[str]
+) -> BuiltWarehouse:
     work = tmp_root / name
     work.mkdir(parents=True, exist_ok=True)
     db = work / "warehouse.duckdb"
@@ -48,7 +50,7 @@ def dbt_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def edge_warehouse(dbt_tmp: Path) -> BuiltWarehouse:
-    return _build(dbt_tmp, "edge", edge_records(), STRICT)
+    return build_warehouse(dbt_tmp, "edge", edge_records(), STRICT)
 
 
 @pytest.fixture(scope="session")
@@ -59,13 +61,15 @@ def samples_warehouse(dbt_tmp: Path) -> BuiltWarehouse:
         if os.environ.get("REQUIRE_CONTRACT_SAMPLES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    return _build(dbt_tmp, "samples", sample_records(), [])
+    return build_warehouse(dbt_tmp, "samples", sample_records(), [])
 
 
 def _generated(dbt_tmp: Path, developers: int) -> BuiltWarehouse:
     if not generate_available():
         pytest.skip("fake_cursor_sim.data.generate is not available yet")
-    return _build(dbt_tmp, f"generated_{developers}", generated_records(developers), STRICT)
+    return build_warehouse(
+        dbt_tmp, f"generated_{developers}", generated_records(developers), STRICT
+    )
 
 
 @pytest.fixture(scope="session")

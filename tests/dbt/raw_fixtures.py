@@ -337,6 +337,27 @@ def edge_records() -> Records:
     return {"commits": commits, "pull_requests": prs, "reviews": reviews, "repos": repos}
 
 
+def without_field(records: Records, entity: str, field: str) -> Records:
+    """A copy of `records` in which no `entity` record carries `field`: an upstream that dropped the field
+    (or renamed it: the loader keeps an unknown key in `_extra`, so the raw column is null either way)."""
+    out = {name: [dict(r) for r in rows] for name, rows in records.items()}
+    for record in out[entity]:
+        record.pop(field, None)
+    return out
+
+
+def without_merged_prs(records: Records) -> Records:
+    """A copy of `records` without the PRs in state `merged` and their reviews: a small dataset in which the
+    marts built from merged PRs are legitimately empty."""
+    prs = [dict(r) for r in records["pull_requests"] if r["state"] != "merged"]
+    kept = {r["id"] for r in prs}
+    return {
+        **{name: [dict(r) for r in rows] for name, rows in records.items()},
+        "pull_requests": prs,
+        "reviews": [dict(r) for r in records["reviews"] if r["pr_id"] in kept],
+    }
+
+
 def build_raw_duckdb(path: Path, records: Records, load_id: str = "test-load") -> dict[str, int]:
     """Create (or replace) the raw schema in the DuckDB file at `path`; returns the row count per table."""
     path.parent.mkdir(parents=True, exist_ok=True)

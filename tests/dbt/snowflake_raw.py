@@ -1,7 +1,7 @@
 """Load a raw dataset into a Snowflake-protocol server (fakesnow in the tests) the way a Snowflake load would:
 tables created with the Arrow field names quoted (case kept), then `PUT` + `COPY INTO ... MATCH_BY_COLUMN_NAME`
 from Parquet. Run as a subprocess so a caller can bound it with a timeout (the connector retries HTTP 500s
-forever): `python snowflake_raw.py PORT DATABASE edge|samples`."""
+forever): `python snowflake_raw.py PORT DATABASE edge|edge-without-merged_at|samples`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 from dbt_harness import fakesnow_connect
-from raw_fixtures import EXTRACTED_AT_NS, Records, edge_records, sample_records
+from raw_fixtures import EXTRACTED_AT_NS, Records, edge_records, sample_records, without_field
 
 from dbt_runner.snowflake_load import column_type
 from etl_common.records import to_arrow
@@ -49,5 +49,10 @@ def load(port: int, database: str, records: Records) -> dict[str, int]:
 
 if __name__ == "__main__":
     port_arg, db_arg, kind = sys.argv[1:4]
-    recs = edge_records() if kind == "edge" else sample_records()
+    if kind == "edge":
+        recs = edge_records()
+    elif kind == "edge-without-merged_at":
+        recs = without_field(edge_records(), "pull_requests", "merged_at")
+    else:
+        recs = sample_records()
     print(load(int(port_arg), db_arg, recs))
