@@ -188,7 +188,9 @@ def _mark_built(port: int, database: str, load_id: str) -> None:
     con = sf_connect(port, database)
     try:
         con.cursor().execute(
-            "update raw._loads set outcome = 'succeeded' where load_id = %s", (load_id,), timeout=30
+            "update raw._loads set outcome = 'succeeded' where load_id = %s and outcome = 'building'",
+            (load_id,),
+            timeout=30,
         )
     finally:
         con.close()
