@@ -4,10 +4,8 @@ that matter, and the body: byte-identical for errors and constant bodies, same J
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +14,7 @@ import pytest
 
 from fake_cursor_sim.testing import run_double
 
+from ..samples import find_samples_dir, samples_dir
 from .shapes import mismatches, schema_of
 
 KEY = "cursor-sim-dev-key"
@@ -38,30 +37,6 @@ TRANSPORT_HEADERS = {"date", "content-length", "transfer-encoding", "connection"
 # Identities in recorded URLs that only exist in the recorded universe, replaced by the double's own.
 RECORDED_EMAIL = "dev0001%40example.com"
 RECORDED_PR = "/pulls/6"
-
-
-DEFAULT_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "contract-samples"
-
-
-def find_samples_dir() -> Path | None:
-    if DEFAULT_DIR.is_dir():
-        return DEFAULT_DIR
-    env = os.environ.get("CONTRACT_SAMPLES_DIR")
-    return Path(env) if env and Path(env).is_dir() else None
-
-
-def samples_dir() -> Path:
-    directory = find_samples_dir()
-    if directory is None:
-        # A fresh clone with nothing beside it skips; CI sets REQUIRE_CONTRACT_SAMPLES when ../shared is
-        # there, so a samples directory that goes missing there fails instead of skipping quietly.
-        reason = (
-            f"recorded cursor-sim samples not found at {DEFAULT_DIR} nor in $CONTRACT_SAMPLES_DIR"
-        )
-        if os.environ.get("REQUIRE_CONTRACT_SAMPLES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return directory
 
 
 @dataclass

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from ..samples import samples_dir
 from .dbt_harness import DbtRun, run_dbt
 from .raw_fixtures import (
-    SAMPLES_DIR,
     Records,
     build_raw_duckdb,
     edge_records,
@@ -56,12 +55,7 @@ def edge_warehouse(dbt_tmp: Path) -> BuiltWarehouse:
 @pytest.fixture(scope="session")
 def samples_warehouse(dbt_tmp: Path) -> BuiltWarehouse:
     # partial extracts: relationship tests stay at their default severity (warn)
-    if not SAMPLES_DIR.is_dir():  # a fresh clone with nothing beside it; CI requires them
-        reason = f"recorded cursor-sim samples not found at {SAMPLES_DIR}"
-        if os.environ.get("REQUIRE_CONTRACT_SAMPLES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return build_warehouse(dbt_tmp, "samples", sample_records(), [])
+    return build_warehouse(dbt_tmp, "samples", sample_records(samples_dir()), [])
 
 
 def _generated(dbt_tmp: Path, developers: int) -> BuiltWarehouse:

@@ -23,7 +23,6 @@ from etl_common.records import to_arrow
 from etl_common.schemas import ENTITIES, NATURAL_KEYS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLES_DIR = REPO_ROOT.parent / "shared" / "contract-samples"
 EXTRACTED_AT_NS = 1_798_761_600_000_000_000  # 2027-01-01T00:00:00Z, a fixed lineage stamp
 
 Records = dict[str, list[dict[str, Any]]]
@@ -62,7 +61,7 @@ def _dedupe(entity: str, records: Iterable[Mapping[str, Any]]) -> list[dict[str,
     return list(seen.values())
 
 
-def sample_records(samples_dir: Path = SAMPLES_DIR) -> Records:
+def sample_records(samples_dir: Path) -> Records:
     """The recorded upstream samples, de-duplicated per entity."""
     out: Records = {}
     for entity, files in _SAMPLE_FILES.items():
@@ -380,12 +379,14 @@ def build_raw_duckdb(path: Path, records: Records, load_id: str = "test-load") -
 
 if (
     __name__ == "__main__"
-):  # manual use: python tests/dbt/raw_fixtures.py samples|edge|gen:N OUT.duckdb
+):  # manual use: python -m tests.dbt.raw_fixtures samples|edge|gen:N OUT.duckdb
     import sys
 
     kind, out = sys.argv[1], Path(sys.argv[2])
     if kind == "samples":
-        recs = sample_records()
+        from ..samples import SAMPLES_DIR
+
+        recs = sample_records(SAMPLES_DIR)
     elif kind == "edge":
         recs = edge_records()
     else:

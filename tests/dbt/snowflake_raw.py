@@ -1,7 +1,8 @@
 """Load a raw dataset into a Snowflake-protocol server (fakesnow in the tests) the way a Snowflake load would:
 tables created with the Arrow field names quoted (case kept), then `PUT` + `COPY INTO ... MATCH_BY_COLUMN_NAME`
 from Parquet. Run as a subprocess so a caller can bound it with a timeout (the connector retries HTTP 500s
-forever): `python snowflake_raw.py PORT DATABASE edge|edge-without-merged_at|samples`."""
+forever): `python -m tests.dbt.snowflake_raw PORT DATABASE edge|edge-without-merged_at|samples` from the
+repository root."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from dbt_harness import fakesnow_connect
-from raw_fixtures import EXTRACTED_AT_NS, Records, edge_records, sample_records, without_field
 
 from dbt_runner.snowflake_load import column_type
 from etl_common.records import to_arrow
 from etl_common.schemas import ENTITIES, raw_schema
+from tests.dbt.dbt_harness import fakesnow_connect
+from tests.dbt.raw_fixtures import (
+    EXTRACTED_AT_NS,
+    Records,
+    edge_records,
+    sample_records,
+    without_field,
+)
+from tests.samples import SAMPLES_DIR
 
 
 def load(port: int, database: str, records: Records) -> dict[str, int]:
@@ -54,5 +62,5 @@ if __name__ == "__main__":
     elif kind == "edge-without-merged_at":
         recs = without_field(edge_records(), "pull_requests", "merged_at")
     else:
-        recs = sample_records()
+        recs = sample_records(SAMPLES_DIR)
     print(load(int(port_arg), db_arg, recs))

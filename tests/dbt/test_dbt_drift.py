@@ -14,7 +14,7 @@ import pytest
 
 from .conftest import STRICT, BuiltWarehouse, build_warehouse
 from .dbt_harness import DbtRun, fakesnow_server, run_dbt, snowflake_env
-from .raw_fixtures import Records, edge_records, without_field, without_merged_prs
+from .raw_fixtures import REPO_ROOT, Records, edge_records, without_field, without_merged_prs
 
 pytestmark = pytest.mark.slow
 
@@ -137,9 +137,9 @@ def test_vanished_merged_at_fails_the_same_tests_on_fakesnow(tmp_path: Path) -> 
     with fakesnow_server(tmp_path / "fakesnow.log") as port:
         env = snowflake_env(port)
         loaded = subprocess.run(
-            [sys.executable, str(Path(__file__).with_name("snowflake_raw.py")), str(port),
+            [sys.executable, "-m", "tests.dbt.snowflake_raw", str(port),
              env["SNOWFLAKE_DATABASE"], "edge-without-merged_at"],
-            capture_output=True, text=True, timeout=90, check=False, cwd=Path(__file__).parent,
+            capture_output=True, text=True, timeout=90, check=False, cwd=REPO_ROOT,
         )  # fmt: skip
         assert loaded.returncode == 0, loaded.stderr[-3000:]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from .dbt_harness import fakesnow_server, run_dbt, snowflake_env
+from .raw_fixtures import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator]
 
@@ -90,7 +91,8 @@ def test_prod_build_on_fakesnow_passes_except_emulator_gaps(tmp_path: Path) -> N
         loaded = subprocess.run(
             [
                 sys.executable,
-                str(Path(__file__).with_name("snowflake_raw.py")),
+                "-m",
+                "tests.dbt.snowflake_raw",
                 str(port),
                 env["SNOWFLAKE_DATABASE"],
                 "edge",
@@ -99,7 +101,7 @@ def test_prod_build_on_fakesnow_passes_except_emulator_gaps(tmp_path: Path) -> N
             text=True,
             timeout=90,
             check=False,
-            cwd=Path(__file__).parent,
+            cwd=REPO_ROOT,
         )
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         run = run_dbt(

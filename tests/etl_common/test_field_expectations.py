@@ -11,7 +11,7 @@ import pytest
 from etl_common.records import ConversionReport
 from etl_common.schemas import FIELD_EXPECTATIONS, SOURCE_SCHEMAS
 
-from ..contract.test_double_matches_samples import samples_dir
+from ..samples import samples_dir
 
 SAMPLES = {
     "commits": ("analytics_ai-code_commits.page1.json", "repos_owner_repo_commits.page1.json"),

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -30,13 +29,13 @@ from fake_cursor_sim.responses import CHUNKING_THRESHOLD, Resp, send_resp
 from fake_cursor_sim.testing import run_double
 from fake_cursor_sim.timefmt import go_duration, go_round
 
+from ..samples import samples_dir
 from .conftest import KEY, Api
 
 PINNED = datetime(2026, 11, 30, 17, 25, 12, tzinfo=UTC)  # seed 42 then has commits_std_dev 42.0
 WIDE = {"startDate": "2000-01-01", "endDate": "2100-01-01"}
 COMMITS = "/analytics/ai-code/commits"
 BAD_DATE = b'{"error":"invalid {}: must be YYYY-MM-DD, ISO 8601, or relative format (7d, 30d, now, today)"}\n'
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "contract-samples"
 
 
 @dataclass
@@ -105,12 +104,11 @@ def pinned() -> Iterator[Api]:
 
 def test_recorded_upstream_chunks_exactly_the_bodies_over_2048_bytes() -> None:
     """The evidence for the rule the double follows: every recorded sample with its body size."""
-    if not SAMPLES.is_dir():
-        pytest.skip("contract samples absent (tests/contract fails on that)")
+    recorded = samples_dir()
     seen = 0
-    for meta_path in SAMPLES.glob("*.meta.json"):
+    for meta_path in recorded.glob("*.meta.json"):
         meta = json.loads(meta_path.read_text())
-        size = (SAMPLES / meta["body_file"]).stat().st_size
+        size = (recorded / meta["body_file"]).stat().st_size
         headers = meta["headers"]
         if size > CHUNKING_THRESHOLD:
             assert headers.get("Transfer-Encoding") == "chunked", meta_path.name
