@@ -306,3 +306,35 @@ def test_loader_restarted_or_gone_mid_run_fails_the_run_as_transient(
         ), record["error"]
     assert "\n" not in record["error"]
     assert record["steps"]["build"]["state"] == "pending"
+
+
+def test_a_build_the_dbt_runner_reports_transient_fails_the_run_as_transient(
+    tmp_path: Path,
+) -> None:
+    root, finish = str(tmp_path / "bucket"), threading.Event()
+    finish.set()  # the extraction succeeds at once
+
+    def runner(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if (method, path) == ("GET", "/runs/b-1"):
+            result = {
+                "state": "failed",
+                "error": "the warehouse is locked by another build (pid 42 since 12:00:00)",
+                "error_type": "WarehouseBusy",
+                "transient": True,
+            }
+            return 200, {"state": "failed", "result": result}
+        return _runner_stand_in(stub, method, path, body)
+
+    with stub_server(_loader_stand_in(root, finish)) as loader, stub_server(runner) as build:
+        orch, url = orchestrator_at(root, loader.url, build.url, tmp_path)
+        with running(orch, http_ok(url + "/healthz"), timeout_s=60):
+            run_id = httpx.post(url + "/run", timeout=10).json()["run_id"]
+            record = _until(
+                "the run ends", lambda: (r := _record(root, run_id))["state"] != "running" and r
+            )
+    assert record["state"] == "failed" and record["transient"] is True, record
+    assert record["steps"]["build"]["transient"] is True
+    assert record["steps"]["build"]["error_type"] == "WarehouseBusy"
+    assert record["error"] == (
+        "build: the warehouse is locked by another build (pid 42 since 12:00:00)"
+    )

@@ -5,7 +5,7 @@ otherwise it starts the embedded local stack (`stack.py`) and stops it afterward
 CURSOR_SIM_URL, DUCKDB_PATH (default data/warehouse.duckdb), PIPELINE_DEVELOPERS (default 2),
 PIPELINE_SEED_DEVELOPERS (unset; e.g. 2 with 50 developers serves the upstream's default replicated deployment),
 WAREHOUSE (duckdb, the default, or snowflake: the SNOWFLAKE_* environment, else a fakesnow emulator),
-PIPELINE_TIMEOUT_S (default 1800).
+PIPELINE_TIMEOUT_S (default 1800). URLs are printed without their credentials (`etl_common.urls.redact`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 
 from etl_common.processes import ProcessStartError
+from etl_common.urls import redact
+from orchestrator.clients import redact_text
 from orchestrator.stack import StackOptions, local_stack
 
 
@@ -90,7 +92,7 @@ def summarize(run: dict[str, Any], duckdb_path: Path | None) -> None:
         say(f"  tests passed: {passed}/{tests}")
     for step in (extract, build):
         if step and step.get("error"):
-            say(f"  error: {step['error']}")
+            say(f"  error: {redact_text(step['error'])}")
     for name, link in run["links"].items():
         if name in ("manifest", "build_result", "record"):
             say(f"  {name}: {link}")
@@ -106,7 +108,7 @@ def summarize(run: dict[str, Any], duckdb_path: Path | None) -> None:
 def run_once(url: str, duckdb_path: Path | None, timeout_s: float) -> int:
     t0 = time.monotonic()
     run_id = trigger(url)
-    say(f"run {run_id} started on {url}")
+    say(f"run {run_id} started on {redact(url)}")
     run = follow(url, run_id, timeout_s)
     summarize(run, duckdb_path)
     say(f"wall time: {time.monotonic() - t0:.1f}s from trigger")
@@ -124,7 +126,10 @@ def main() -> int:
         return 2
     try:
         if url := os.environ.get("ORCHESTRATOR_URL"):
-            say(f"ORCHESTRATOR_URL is set: triggering and following {url} (nothing is started)")
+            say(
+                f"ORCHESTRATOR_URL is set: triggering and following {redact(url)} "
+                "(nothing is started)"
+            )
             return run_once(url, None, timeout_s)
         opts = StackOptions(
             duckdb_path=duckdb_path,
@@ -144,6 +149,6 @@ def main() -> int:
         say("interrupted; every process this command started was stopped")
         return 130
     except (ProcessStartError, RuntimeError, TimeoutError, httpx.HTTPError) as exc:
-        say(f"pipeline failed: {type(exc).__name__}: {exc}")
+        say(f"pipeline failed: {type(exc).__name__}: {redact_text(str(exc))}")
         say("every process this command started was stopped; logs: data/.pipeline/logs/")
         return 1

@@ -19,6 +19,7 @@ import httpx
 
 from etl_common.gcs_emulator import run_fake_gcs
 from etl_common.processes import ManagedProcess, free_port, http_ok, python_module_argv
+from etl_common.urls import redact
 
 BUCKET = "cursor-analytics"
 READY_TIMEOUT_S = 90.0
@@ -88,7 +89,7 @@ def local_stack(opts: StackOptions, say: Callable[[str], None]) -> Iterator[str]
 
         source = os.environ.get("CURSOR_SIM_URL")
         if source:
-            say(f"source: {source} (CURSOR_SIM_URL)")
+            say(f"source: {redact(source)} (CURSOR_SIM_URL)")
         else:
             source = url["double"]
             say(
