@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from etl_common.service import CachedCheck
+from etl_common.readiness import CachedCheck, DependencyChecks
 
 
 def test_a_burst_of_probes_costs_one_dependency_call_per_ttl() -> None:
@@ -17,10 +17,10 @@ def test_a_burst_of_probes_costs_one_dependency_call_per_ttl() -> None:
         return True, "ok"
 
     async def scenario() -> tuple[list[tuple[bool, str]], list[tuple[bool, str]]]:
-        cached = CachedCheck(check, ttl_s=60)
-        burst = await asyncio.gather(*(cached() for _ in range(500)))
+        cached = CachedCheck("dep", check, ttl_s=60)
+        burst = await asyncio.gather(*(cached.get(5) for _ in range(500)))
         cached.ttl_s = 0  # expired: the next probe asks again
-        again = [await cached(), await cached()]
+        again = [await cached.get(5), await cached.get(5)]
         return burst, again
 
     burst, again = asyncio.run(scenario())
@@ -38,10 +38,19 @@ def test_a_hung_or_failing_dependency_is_a_bounded_failure() -> None:
     async def raises() -> tuple[bool, str]:
         raise ConnectionError("refused")
 
-    async def scenario() -> list[tuple[bool, str]]:
-        hung = CachedCheck(hangs, timeout_s=0.2)
-        return [*await asyncio.gather(*(hung() for _ in range(50))), await CachedCheck(raises)()]
+    async def scenario() -> list[dict[str, tuple[bool, str]]]:
+        checks = DependencyChecks(
+            [CachedCheck("hung", hangs, 60), CachedCheck("down", raises, 60)], wait_s=0.2
+        )
+        answers = await asyncio.gather(*(checks.answer() for _ in range(50)))
+        await checks.close()
+        return answers
 
-    *hung, failed = asyncio.run(scenario())
-    assert hung == [(False, "no answer within 0.2 s")] * 50
-    assert failed == (False, "ConnectionError: refused")
+    answers = asyncio.run(scenario())
+    assert (
+        answers
+        == [
+            {"hung": (False, "no answer within 0.2 s"), "down": (False, "ConnectionError: refused")}
+        ]
+        * 50
+    )

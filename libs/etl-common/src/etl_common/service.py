@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, FastAPI, HTTPException, status
@@ -51,46 +50,6 @@ async def store_check(check: Callable[[], None], ok_detail: str = "ok") -> tuple
         return True, ok_detail
     except (EtlError, ValueError) as exc:
         return False, str(exc)
-
-
-class CachedCheck:
-    """One readiness check shared by every probe: it runs at most once per `ttl_s`, concurrent probes await
-    the same run, and a run that takes longer than `timeout_s` counts as failed. So a burst of probes (a
-    load balancer, Cloud Run, a test firing hundreds at once) costs one dependency call, and a hung
-    dependency cannot pile probes up. A failure is cached for the same time as a success."""
-
-    def __init__(
-        self,
-        check: Callable[[], Awaitable[tuple[bool, str]]],
-        *,
-        ttl_s: float = 5.0,
-        timeout_s: float = 3.0,
-    ) -> None:
-        self.check, self.ttl_s, self.timeout_s = check, ttl_s, timeout_s
-        self.runs = 0  # how many times the dependency was actually asked
-        self._value: tuple[bool, str] | None = None
-        self._at = 0.0
-        self._inflight: asyncio.Future[tuple[bool, str]] | None = None
-
-    async def __call__(self) -> tuple[bool, str]:
-        if self._value is not None and time.monotonic() - self._at < self.ttl_s:
-            return self._value
-        if self._inflight is None:
-            self._inflight = asyncio.ensure_future(self._run())
-        return await asyncio.shield(self._inflight)
-
-    async def _run(self) -> tuple[bool, str]:
-        self.runs += 1
-        try:
-            value = await asyncio.wait_for(self.check(), self.timeout_s)
-        except TimeoutError:
-            value = (False, f"no answer within {self.timeout_s:g} s")
-        except Exception as exc:  # a probe reports; it never raises
-            value = (False, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._inflight = None
-        self._value, self._at = value, time.monotonic()
-        return value
 
 
 class SingleFlight(Generic[T]):

@@ -23,8 +23,8 @@ from dbt_runner.run import BuildResult, run_manifest
 from dbt_runner.settings import RunnerSettings, get_settings
 from etl_common.errors import EtlError
 from etl_common.logs import one_line
+from etl_common.readiness import CachedCheck, DependencyChecks
 from etl_common.service import (
-    CachedCheck,
     Readiness,
     SingleFlight,
     health_router,
@@ -71,13 +71,11 @@ runs = APIRouter(prefix="/runs", tags=["runs"])
     summary="Readiness: warehouse readable and its directory writable, dbt project present, bucket up",
 )
 async def readyz(request: Request) -> Readiness:
-    probes: dict[str, CachedCheck] = request.app.state.probes
-    names = list(probes)
-    results = await asyncio.gather(*(probes[n]() for n in names))
-    return ready_or_503(dict(zip(names, results, strict=True)))
+    checks: DependencyChecks = request.app.state.readiness
+    return ready_or_503(await checks.answer())
 
 
-def _probes(settings: RunnerSettings) -> dict[str, CachedCheck]:
+def _dependency_checks(settings: RunnerSettings) -> DependencyChecks:
     """Cheap, bounded checks, each cached for `probe_ttl_s`: never a dbt parse, never DuckDB's write lock
     (builds never write the live file, so a read-only open answers even during a build)."""
 
@@ -94,13 +92,17 @@ def _probes(settings: RunnerSettings) -> dict[str, CachedCheck]:
         missing = [f for f in ("dbt_project.yml", "profiles.yml") if not (path / f).is_file()]
         return (False, f"{path} lacks {', '.join(missing)}") if missing else (True, f"ok {path}")
 
-    checks = {"warehouse": warehouse, "dbt_project": project}
+    checks = [
+        CachedCheck("warehouse", warehouse, settings.probe_ttl_s),
+        CachedCheck("dbt_project", project, settings.probe_ttl_s),
+    ]
     if root := settings.manifest_root:
-        checks["bucket"] = lambda: store_check(lambda: open_store(root).check())
-    return {
-        name: CachedCheck(check, ttl_s=settings.probe_ttl_s, timeout_s=settings.probe_timeout_s)
-        for name, check in checks.items()
-    }
+
+        async def bucket() -> tuple[bool, str]:
+            return await store_check(lambda: open_store(root).check())
+
+        checks.append(CachedCheck("bucket", bucket, settings.probe_ttl_s))
+    return DependencyChecks(checks, settings.probe_timeout_s)
 
 
 def _warehouse_readable(path: Path) -> tuple[bool, str]:
@@ -175,7 +177,7 @@ def create_app() -> FastAPI:
         description="Loads the Parquet a manifest names into raw and runs dbt build.",
     )
     app.state.builds = Builds()
-    app.state.probes = _probes(get_settings())
+    app.state.readiness = _dependency_checks(get_settings())
     app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs)

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from etl_common.errors import EtlError
+from etl_common.readiness import CHECK_TIMEOUT_S, CachedCheck, DependencyChecks
 from etl_common.service import Readiness, health_router, ready_or_503, store_check
 from etl_common.urls import redact
 from orchestrator.clients import ServiceClient
@@ -26,7 +27,6 @@ from orchestrator.engine import Engine
 from orchestrator.events import MalformedEvent, from_cloudevent, from_pubsub_push
 from orchestrator.intake import handle_object
 from orchestrator.models import Run, StartedRun, Step
-from orchestrator.readiness import CHECK_TIMEOUT_S, CachedCheck, DependencyChecks
 from orchestrator.settings import OrchestratorSettings, get_settings
 from orchestrator.state import RunStore, run_key
 

@@ -1,6 +1,6 @@
-"""`GET /readyz` that stays cheap and bounded however many probes arrive at once.
+"""`GET /readyz` that stays cheap and bounded however many probes arrive at once (every service uses it).
 
-Each dependency check (loader, dbt-runner, bucket) is cached for `ready_cache_s` and single-flight:
+Each dependency check (for the orchestrator: loader, dbt-runner, bucket) is cached for `ready_cache_s` and single-flight:
 while one check is in flight, every probe that needs it awaits that same check instead of starting
 another, so 500 concurrent probes cost each dependency one request. A probe never waits longer than
 `ready_timeout_s`: if the check is still running after that, the probe gets the previous result (said
