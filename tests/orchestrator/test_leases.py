@@ -25,6 +25,7 @@ import pytest
 from etl_common.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
 from etl_common.storage import open_store
 from fake_cursor_sim.testing import run_double
+from orchestrator.pipeline import summarize
 
 from ..service_harness import REPO
 from .harness import Backend, kill_hard, orchestrator_at
@@ -338,3 +339,32 @@ def test_a_build_the_dbt_runner_reports_transient_fails_the_run_as_transient(
     assert record["error"] == (
         "build: the warehouse is locked by another build (pid 42 since 12:00:00)"
     )
+
+
+def test_a_load_that_succeeded_with_warnings_makes_a_run_that_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, finish = str(tmp_path / "bucket"), threading.Event()
+    finish.set()
+    warning = "pull_requests.title: present in 0 of 12 rows (the previous load had it in all)"
+    loader_answers = _loader_stand_in(root, finish)
+
+    def loader(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        code, answer = loader_answers(stub, method, path, body)
+        if answer.get("state") == "succeeded":
+            answer = {**answer, "warnings": [warning]}
+        return code, answer
+
+    with stub_server(loader) as extract, stub_server(_runner_stand_in) as build:
+        orch, url = orchestrator_at(root, extract.url, build.url, tmp_path)
+        with running(orch, http_ok(url + "/healthz"), timeout_s=60):
+            run_id = httpx.post(url + "/run", timeout=10).json()["run_id"]
+            _until("the run ends", lambda: _record(root, run_id)["state"] != "running")
+            view = httpx.get(f"{url}/runs/{run_id}", timeout=10).json()
+    record = _record(root, run_id)
+    assert record["state"] == "succeeded" and record["warnings"] == [warning]
+    assert record["steps"]["extract"]["warnings"] == [warning]
+    summarize(view, None)
+    printed = capsys.readouterr().out
+    assert f"{run_id}: SUCCEEDED WITH WARNINGS" in printed
+    assert f"  warnings: {warning}" in printed

@@ -197,6 +197,7 @@ class Engine:
             else:
                 last = list(run.steps.values())[-1].state
                 run.finish("already_loaded" if last == "already_loaded" else "succeeded")
+                run.warnings = [w for s in run.steps.values() for w in s.warnings]
         except LeaseLost as exc:
             self._lose(run, exc)
         except asyncio.CancelledError:
@@ -248,7 +249,9 @@ class Engine:
         self._on_extract(step, body)
         if body["state"] == "succeeded":
             run.manifest_uri = body["manifest_uri"]
-            step.end("succeeded", requests=body.get("requests"))
+            step.end(
+                "succeeded", requests=body.get("requests"), warnings=body.get("warnings") or []
+            )
         else:
             error = body.get("error")
             step.end(

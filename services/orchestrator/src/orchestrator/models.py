@@ -40,6 +40,7 @@ class Step(BaseModel):
     error: str | None = None
     error_type: str | None = None
     transient: bool | None = None
+    warnings: list[str] = Field(default_factory=list, description="non-blocking checks that failed")
 
     def begin(self, remote_id: str | None = None) -> None:
         self.state, self.remote_id, self.started_at = "running", remote_id, now()
@@ -79,6 +80,10 @@ class Run(BaseModel):
     error: str | None = None
     transient: bool | None = Field(default=None, description="a retry may succeed")
     notes: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What a succeeded run's steps warned about (e.g. data drift)",
+    )
     # The bucket generation this copy was read or written at: a write based on it fails if anyone
     # else wrote the record since (never serialized).
     _generation: str | None = PrivateAttr(default=None)

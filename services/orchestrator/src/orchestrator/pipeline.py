@@ -72,7 +72,11 @@ def follow(url: str, run_id: str, timeout_s: float) -> dict[str, Any]:
 
 
 def summarize(run: dict[str, Any], duckdb_path: Path | None) -> None:
-    say(f"\npipeline run {run['run_id']}: {run['state'].upper()} in {run['seconds_total']:.1f}s")
+    warnings = run.get("warnings") or []
+    state = run["state"].upper() + (" WITH WARNINGS" if warnings else "")
+    say(f"\npipeline run {run['run_id']}: {state} in {run['seconds_total']:.1f}s")
+    if warnings:
+        say(f"  warnings: {redact_text('; '.join(warnings))}")
     extract, build = run["steps"].get("extract"), run["steps"]["build"]
     if extract:
         rows = ", ".join(f"{e} {n:,}" for e, n in extract["rows"].items())
