@@ -19,3 +19,16 @@ from etl_common.urls import redact
 )
 def test_redact_removes_credentials_and_keeps_the_rest(url: str, shown: str) -> None:
     assert redact(url) == shown
+
+
+def test_redact_text_covers_every_url_and_known_userinfo_anywhere() -> None:
+    from etl_common.urls import redact_text
+
+    text = (
+        "ConnectError on http://u:p@h:1/x?token=t; retried 'u:p@h:1' "
+        "and gs://bucket/k, see https://example.com/doc"
+    )
+    assert redact_text(text, "http://u:p@h:1") == (
+        "ConnectError on http://h:1/x?token=REDACTED; retried 'h:1' "
+        "and gs://bucket/k, see https://example.com/doc"
+    )

@@ -6,6 +6,7 @@ place that removes them; every writer of a URL that leaves the process goes thro
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters whose value is a secret by name; matched case-insensitively on the whole name.
@@ -38,4 +39,27 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-__all__ = ["redact"]
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    url = match.group(0)
+    core = url.rstrip(".,;:)]")  # punctuation of the sentence around the URL, not part of it
+    return redact(core) + url[len(core) :]
+
+
+def redact_text(text: str, *known: str) -> str:
+    """`text` with every URL in it redacted, and the `user:password@` of each `known` URL removed wherever
+    it appears (libraries format URLs their own way: without a scheme, or quoted in a repr)."""
+    text = _URL.sub(_redact_match, text)
+    for url in known:
+        try:
+            userinfo = urlsplit(url).netloc.rpartition("@")[0]
+        except ValueError:
+            continue
+        if userinfo:
+            text = text.replace(userinfo + "@", "")
+    return text
+
+
+__all__ = ["redact", "redact_text"]

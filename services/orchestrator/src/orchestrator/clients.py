@@ -9,24 +9,17 @@ Every URL in a message goes through `etl_common.urls.redact`: a configured URL m
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
 
 from etl_common.errors import EtlError
-from etl_common.urls import redact
+from etl_common.urls import redact, redact_text
 
 _TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # Polls and probes are few (probes are cached and single-flight); a small pool bounds what one
 # orchestrator can ask of a service at once.
 _LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=4, keepalive_expiry=30.0)
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
-
-
-def redact_text(text: str) -> str:
-    """`text` with every URL in it redacted (error messages from libraries and services embed URLs)."""
-    return _URL.sub(lambda m: redact(m.group(0)), text)
 
 
 class ServiceError(EtlError):

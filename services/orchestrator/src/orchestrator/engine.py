@@ -24,13 +24,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from etl_common.errors import EtlError
+from etl_common.urls import redact_text
 from orchestrator.clients import (
     ServiceBusy,
     ServiceClient,
     ServiceError,
     ServiceUnavailable,
     clients,
-    redact_text,
 )
 from orchestrator.models import Run, Step, now
 from orchestrator.settings import OrchestratorSettings

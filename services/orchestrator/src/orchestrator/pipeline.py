@@ -20,8 +20,7 @@ from typing import Any
 import httpx
 
 from etl_common.processes import ProcessStartError
-from etl_common.urls import redact
-from orchestrator.clients import redact_text
+from etl_common.urls import redact, redact_text
 from orchestrator.stack import StackOptions, local_stack
 
 
