@@ -3,9 +3,10 @@
 stdout carries one line, the manifest's location (a path or gs:// URI), and only on success; on failure it
 is empty. Everything else goes to stderr: JSON log lines when stderr is not a terminal, the last of them
 the error (severity ERROR, a one-line message); on a terminal a progress line and a plain error line.
-A load whose drift checks found only informational losses still exits 0, its last log line (WARNING) saying
-"succeeded with warnings: …". Exit codes: 0 done, 1 terminal failure, 2 bad usage or configuration, 75 transient failure (worth
-retrying later), 130 interrupted. The API key comes from CURSOR_SIM_API_KEY only.
+A load whose drift checks found only informational losses still exits 0, its last log line (WARNING)
+saying "succeeded with warnings: …". Exit codes: 0 done, 1 terminal failure, 2 bad usage or configuration,
+75 transient failure (worth retrying later), 130 interrupted (SIGINT), 143 terminated (SIGTERM); on every
+one of them the local staging directory is gone. The API key comes from CURSOR_SIM_API_KEY only.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import traceback
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from etl_common.errors import ConfigError, EtlError
 from etl_common.job_health import job_health_server
@@ -25,6 +29,7 @@ from loader.run import ExtractRequest, extract
 from loader.settings import get_settings
 
 log = logging.getLogger("loader")
+T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,13 +79,26 @@ def main(argv: list[str] | None = None) -> int:
         timeout_s=settings.timeout_s,
         max_attempts=settings.max_attempts,
         row_group_rows=settings.row_group_rows,
+        orphan_grace_s=settings.orphan_grace_s,
+        staging_grace_s=settings.staging_grace_s,
     )
     progress = TerminalProgress(req.rate_limit_per_minute / 60) if interactive else None
     try:
         with job_health_server():
             result = asyncio.run(
-                extract(req, on_plan=progress.on_plan if progress else None, on_progress=progress)
+                _until_signalled(
+                    extract(
+                        req, on_plan=progress.on_plan if progress else None, on_progress=progress
+                    )
+                )
             )
+    except Interrupted as exc:
+        if progress:
+            progress.close()
+            print(f"loader: {exc}", file=sys.stderr)
+        else:
+            log.error(str(exc), extra={"error_type": "Interrupted", "signal": exc.signal.name})
+        return 128 + exc.signal.value
     except EtlError as exc:
         if progress:
             progress.close()
@@ -117,6 +135,40 @@ def main(argv: list[str] | None = None) -> int:
         log.warning(result.outcome, extra={"warnings": result.warnings})
     print(result.manifest_uri, flush=True)
     return 0
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM stopped the run before its manifest was written."""
+
+    def __init__(self, sig: signal.Signals) -> None:
+        super().__init__(f"interrupted by {sig.name}; no manifest written")
+        self.signal = sig
+
+
+async def _until_signalled(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work`; SIGINT or SIGTERM cancel it, so every `finally` (the staging directory's removal among
+    them) runs before the job exits 130 or 143. The handlers run between event-loop steps, never inside
+    the synchronous publish: a signal during publish lets the manifest land, and the run ends as it did."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if received:
+            raise Interrupted(received[0]) from None
+        raise
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def _log_error(exc: BaseException, *, unexpected: bool = False, url: str = "") -> None:

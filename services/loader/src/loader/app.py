@@ -7,9 +7,12 @@ the bucket is the durable record of a successful one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import traceback
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeAlias
 
@@ -112,7 +115,7 @@ async def _check_source(settings: LoaderSettings) -> tuple[bool, str]:
     responses={409: {"description": "A run is in progress"}},
 )
 async def start_run(
-    settings: SettingsDep, runs: RunsDep, body: RunRequest | None = None
+    request: Request, settings: SettingsDep, runs: RunsDep, body: RunRequest | None = None
 ) -> RunStatus:
     if runs.current is not None:
         raise HTTPException(
@@ -135,18 +138,23 @@ async def start_run(
         timeout_s=settings.timeout_s,
         max_attempts=settings.max_attempts,
         row_group_rows=settings.row_group_rows,
+        orphan_grace_s=settings.orphan_grace_s,
+        staging_grace_s=settings.staging_grace_s,
     )
-    runs.start(load_id, run, _execute(run, req))
+    runs.start(load_id, run, _execute(run, req, request.app.state.active))
     return run
 
 
-async def _execute(run: RunStatus, req: ExtractRequest) -> None:
+async def _execute(run: RunStatus, req: ExtractRequest, active: set[asyncio.Task[None]]) -> None:
     def on_progress(progress: dict[str, EntityProgress]) -> None:
         run.rows = {e: p.rows for e, p in progress.items()}
         run.pages = {
             e: f"{p.pages_done}/{max(p.pages_planned, p.pages_done)}" for e, p in progress.items()
         }
 
+    task = asyncio.current_task()
+    assert task is not None
+    active.add(task)
     try:
         result = await extract(req, load_id=run.load_id, on_progress=on_progress)
         run.manifest_uri = result.manifest_uri
@@ -178,7 +186,18 @@ async def _execute(run: RunStatus, req: ExtractRequest) -> None:
             "extraction crashed",
             extra={"load_id": run.load_id, "exception": scrub(trace, req.source_url)},
         )
+    except asyncio.CancelledError:  # the service is stopping (SIGTERM): cleaned up, not published
+        run.state, run.error, run.error_type, run.transient = (
+            "failed",
+            "interrupted: the loader service stopped; no manifest written",
+            "Interrupted",
+            True,
+        )
+        run.outcome = f"failed: {run.error}"
+        log.error(run.error, extra={"load_id": run.load_id, "error_type": "Interrupted"})
+        raise
     finally:
+        active.discard(task)
         run.finished_at = datetime.now(UTC)
 
 
@@ -196,12 +215,30 @@ async def list_runs(runs: RunsDep) -> list[RunStatus]:
     return sorted(runs.by_id.values(), key=lambda r: r.started_at, reverse=True)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown, cancel a running extraction and wait for it: uvicorn re-raises SIGTERM once the app
+    has shut down, which would end the process before the run's `finally` (its staging directory's
+    removal) ever ran."""
+    yield
+    active: set[asyncio.Task[None]] = app.state.active
+    for task in active:
+        task.cancel()
+    if active:
+        await asyncio.wait(active, timeout=_SHUTDOWN_GRACE_S)
+
+
+_SHUTDOWN_GRACE_S = 8.0  # within Cloud Run's 10 s between SIGTERM and SIGKILL
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="loader",
         version="0.1.0",
         description="Extracts cursor-sim into typed Parquet files and a manifest in a bucket.",
+        lifespan=_lifespan,
     )
+    app.state.active = set()
     app.state.runs = Runs()
     app.state.ready_cache = None
     app.include_router(health_router)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
-from etl_common.errors import EtlError, UpstreamChangedError
+from etl_common.errors import EtlError, StorageError, UpstreamChangedError
 from etl_common.http import PacedClient, RetryPolicy
 from etl_common.logs import log_context
 from etl_common.manifest import (
@@ -24,13 +23,16 @@ from etl_common.manifest import (
 )
 from etl_common.pacing import TokenBucket
 from etl_common.schemas import ENTITIES
-from etl_common.storage import open_store
+from etl_common.storage import ObjectStore, open_store
 from etl_common.urls import redact
 from loader.drift import find_drift, previous_manifest, require_no_drift
 from loader.extract import Extraction, ProgressCallback
+from loader.gc import collect_orphans
 from loader.identity import identity_record
 from loader.plan import WIDE_WINDOW, Plan, discover, snapshot
 from loader.sink import EntitySink, WrittenFile
+from loader.staging import staging_dir
+from loader.staging import sweep as staging_sweep
 from loader.verify import completeness_checks, orphan_checks, require
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ class ExtractRequest:
     timeout_s: float = 30.0
     max_attempts: int = 6
     row_group_rows: int = 50_000
+    # manifest-less load prefixes older than this are deleted after a successful load
+    orphan_grace_s: float = 3600.0
+    # staging directories without a live owner marker older than this are swept at start
+    staging_grace_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,8 @@ async def extract(
         pacer = TokenBucket.per_minute(req.rate_limit_per_minute)
         timings: dict[str, float] = {}
         t0 = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="loader-") as staging:
+        staging_sweep(req.staging_grace_s)
+        with staging_dir() as staging:
             async with PacedClient(
                 req.source_url,
                 req.api_key,
@@ -114,7 +121,7 @@ async def extract(
                 sinks = {
                     e: EntitySink(
                         e,
-                        Path(staging),
+                        staging,
                         f"{load_id}/{e}",
                         load_id,
                         int(started.timestamp() * 1e9),
@@ -151,8 +158,7 @@ async def extract(
             require_no_drift(findings)
             checks += [summary, *(f.check() for f in findings)]
             t2 = time.monotonic()
-            for w in written.values():
-                store.put_file(w.key, w.local_path, content_type="application/vnd.apache.parquet")
+            _publish(store, list(written.values()))
             timings["publish"] = time.monotonic() - t2
         manifest = Manifest(
             load_id=load_id,
@@ -200,9 +206,36 @@ async def extract(
                 "requests": requests["sent"],
             },
         )
+        try:  # the load is published; a failure to tidy up is worth a warning, not a failed run
+            collect_orphans(store, current=load_id, grace_s=req.orphan_grace_s)
+        except (EtlError, OSError) as exc:
+            log.warning(
+                "garbage collection of unpublished loads failed", extra={"problem": str(exc)}
+            )
         return ExtractResult(
             manifest=manifest, manifest_uri=uri, warnings=[f.line for f in findings]
         )
+
+
+def _publish(store: ObjectStore, files: list[WrittenFile]) -> None:
+    """Upload every file, then prove each is there before the manifest may name it (another loader's
+    garbage collection could only remove a prefix whose load id is older than its grace period). A failed
+    upload takes back the ones before it where it can; what it cannot, the next run collects."""
+    done: list[str] = []
+    try:
+        for w in files:
+            store.put_file(w.key, w.local_path, content_type="application/vnd.apache.parquet")
+            done.append(w.key)
+        missing = [w.key for w in files if store.stat(w.key) is None]
+        if missing:
+            raise StorageError(
+                f"published files vanished before the manifest was written: {missing}"
+            )
+    except Exception:
+        for key in done:
+            with contextlib.suppress(EtlError, OSError):
+                store.delete(key)
+        raise
 
 
 def _entity_output(sink: EntitySink, written: WrittenFile) -> EntityOutput:

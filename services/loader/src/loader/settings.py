@@ -30,6 +30,18 @@ class LoaderSettings(BaseSettings):
     timeout_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20)
     row_group_rows: int = Field(default=50_000, ge=1_000)
+    orphan_grace_s: float = Field(
+        default=3600,
+        ge=0,
+        description="Objects under a load prefix without a manifest are deleted once the load id is "
+        "this old (after a successful load); long enough for any other loader still publishing",
+    )
+    staging_grace_s: float = Field(
+        default=3600,
+        ge=0,
+        description="A TMPDIR/loader-* directory whose owner cannot be checked (no marker, another "
+        "host) is swept at start once this old; one whose owner process is gone is swept at once",
+    )
     log_level: str = "INFO"
 
 
