@@ -9,7 +9,6 @@ import httpx
 
 from etl_common.manifest import Manifest
 from etl_common.processes import free_port
-from loader.redaction import scrub
 
 from ..service_harness import run_service, wait_for
 from .conftest import Double, run_loader
@@ -20,18 +19,6 @@ FAST = ("--rate-limit-per-minute", "100000")
 
 def with_userinfo(url: str) -> str:
     return url.replace("http://", f"http://loader-user:{SECRET}@")
-
-
-def test_scrub_removes_the_userinfo_wherever_the_url_appears() -> None:
-    url = f"http://u:{SECRET}@127.0.0.1:9/base/"
-    text = f"GET {url}x failed; tried {url.rstrip('/')}; again http://u:{SECRET}@127.0.0.1:9"
-    out = scrub(text, url)
-    assert SECRET not in out and "u:" not in out
-    assert out == (
-        "GET http://127.0.0.1:9/base/x failed; tried http://127.0.0.1:9/base; "
-        "again http://127.0.0.1:9"
-    )
-    assert scrub("nothing secret", "http://127.0.0.1:9") == "nothing secret"
 
 
 def test_a_job_run_with_credentials_in_the_url_stores_and_logs_none(

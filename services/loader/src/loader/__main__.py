@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from etl_common.errors import ConfigError, EtlError
 from etl_common.job_health import job_health_server
 from etl_common.logs import configure_logging, one_line
+from etl_common.urls import redact_text
 from loader.progress import TerminalProgress
-from loader.redaction import scrub
 from loader.run import ExtractRequest, extract
 from loader.settings import get_settings
 
@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     except EtlError as exc:
         if progress:
             progress.close()
-            print(f"loader: error: {one_line(scrub(str(exc), req.source_url))}", file=sys.stderr)
+            print(
+                f"loader: error: {one_line(redact_text(str(exc), req.source_url))}", file=sys.stderr
+            )
         else:
             _log_error(exc, url=req.source_url)
         return 75 if exc.transient else 1
@@ -174,13 +176,13 @@ async def _until_signalled(work: Coroutine[Any, Any, T]) -> T:
 def _log_error(exc: BaseException, *, unexpected: bool = False, url: str = "") -> None:
     """The run's last word on stderr: one JSON line, severity ERROR, a one-line message (without the
     credentials of the upstream URL, if it carried any)."""
-    message = one_line(scrub(str(exc), url) if url else str(exc)) or type(exc).__name__
+    message = one_line(redact_text(str(exc), url)) or type(exc).__name__
     if unexpected:
         message = f"unexpected {type(exc).__name__}: {message}"
     extra = {"error_type": type(exc).__name__}
     if unexpected:  # the traceback in the same line, scrubbed like the message
         trace = "".join(traceback.format_exception(exc)).rstrip()
-        extra["exception"] = scrub(trace, url) if url else trace
+        extra["exception"] = redact_text(trace, url)
     log.error(message, extra=extra)
 
 

@@ -26,8 +26,8 @@ from etl_common.manifest import new_load_id
 from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
 from etl_common.service import serve as _serve
 from etl_common.storage import open_store
+from etl_common.urls import redact_text
 from loader.extract import EntityProgress
-from loader.redaction import scrub
 from loader.run import ExtractRequest, extract
 from loader.settings import LoaderSettings, get_settings
 
@@ -104,7 +104,7 @@ async def _check_source(settings: LoaderSettings) -> tuple[bool, str]:
         up = r.status_code in (200, 429)
         return up, ("ok " if up else "unreachable: ") + f"HTTP {r.status_code}"
     except httpx.HTTPError as exc:
-        return False, scrub(f"unreachable: {type(exc).__name__}: {exc}", settings.source_url)
+        return False, redact_text(f"unreachable: {type(exc).__name__}: {exc}", settings.source_url)
 
 
 @runs_router.post(
@@ -163,7 +163,7 @@ async def _execute(run: RunStatus, req: ExtractRequest, active: set[asyncio.Task
         run.warnings, run.outcome = result.warnings, result.outcome
         run.state = "succeeded"
     except EtlError as exc:
-        error = scrub(str(exc), req.source_url)
+        error = redact_text(str(exc), req.source_url)
         run.state, run.error, run.error_type, run.transient = (
             "failed",
             error,
@@ -173,7 +173,7 @@ async def _execute(run: RunStatus, req: ExtractRequest, active: set[asyncio.Task
         run.outcome = f"failed: {one_line(error)}"
         log.error(error, extra={"load_id": run.load_id, "error_type": type(exc).__name__})
     except Exception as exc:  # a bug: record it on the run rather than lose it with the task
-        error = scrub(repr(exc), req.source_url)
+        error = redact_text(repr(exc), req.source_url)
         run.state, run.error, run.error_type, run.transient = (
             "failed",
             error,
@@ -184,7 +184,7 @@ async def _execute(run: RunStatus, req: ExtractRequest, active: set[asyncio.Task
         trace = "".join(traceback.format_exception(exc)).rstrip()
         log.error(
             "extraction crashed",
-            extra={"load_id": run.load_id, "exception": scrub(trace, req.source_url)},
+            extra={"load_id": run.load_id, "exception": redact_text(trace, req.source_url)},
         )
     except asyncio.CancelledError:  # the service is stopping (SIGTERM): cleaned up, not published
         run.state, run.error, run.error_type, run.transient = (
