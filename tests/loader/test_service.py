@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -54,3 +55,21 @@ def test_readiness_names_what_is_unreachable(fresh_double: Double, tmp_path: Pat
     env["CURSOR_SIM_URL"] = fresh_double.url
     with run_service("loader", env, tmp_path / "loader2.log") as url:
         assert httpx.get(url + "/readyz", timeout=30).status_code == 200
+
+
+def test_500_concurrent_probes_cost_the_upstream_one_health_request(
+    fresh_double: Double, tmp_path: Path
+) -> None:
+    """/health spends the upstream's global rate limit: a burst of probes shares one check."""
+    env = {"CURSOR_SIM_URL": fresh_double.url, "LOADER_OUTPUT": str(tmp_path / "bucket")}
+    with run_service("loader", env, tmp_path / "loader.log") as url:
+
+        async def burst() -> list[int]:
+            limits = httpx.Limits(max_connections=500, max_keepalive_connections=0)
+            async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+                answers = await asyncio.gather(*(client.get(url + "/readyz") for _ in range(500)))
+            return [r.status_code for r in answers]
+
+        assert asyncio.run(burst()) == [200] * 500
+        assert asyncio.run(burst()) == [200] * 500
+    assert fresh_double.served()["by_path"].get("/health") == 1

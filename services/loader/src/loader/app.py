@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import traceback
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from pydantic import BaseModel, Field
 from etl_common.errors import EtlError
 from etl_common.logs import one_line
 from etl_common.manifest import new_load_id
+from etl_common.readiness import CachedCheck, DependencyChecks
 from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
 from etl_common.service import serve as _serve
 from etl_common.storage import open_store
@@ -80,20 +80,31 @@ runs_router = APIRouter(prefix="/runs", tags=["runs"])
     summary="Readiness: upstream and bucket reachable",
     responses={503: {"model": Readiness}},
 )
-async def readyz(request: Request, settings: SettingsDep) -> Readiness:
-    # /health on the upstream costs a rate-limit token, so a probe answer is reused for 30 s.
-    cache = request.app.state.ready_cache
-    if cache and time.monotonic() - cache[0] < 30:
-        checks: dict[str, tuple[bool, str]] = cache[1]
-    else:
-        checks = {
-            "source": await _check_source(settings),
-            "bucket": await store_check(
-                lambda: open_store(settings.output).check(), settings.output
-            ),
-        }
-        request.app.state.ready_cache = (time.monotonic(), checks)
-    return ready_or_503(checks)
+async def readyz(request: Request) -> Readiness:
+    checks: DependencyChecks = request.app.state.readiness
+    return ready_or_503(await checks.answer())
+
+
+# /health on the upstream costs one of its 100 requests a minute: a probe answer is reused for 30 s, and
+# a burst of probes shares one check.
+READY_CACHE_S = 30.0
+READY_WAIT_S = 5.0
+
+
+def _dependency_checks(settings: LoaderSettings) -> DependencyChecks:
+    async def source() -> tuple[bool, str]:
+        return await _check_source(settings)
+
+    async def bucket() -> tuple[bool, str]:
+        return await store_check(lambda: open_store(settings.output).check(), settings.output)
+
+    return DependencyChecks(
+        [
+            CachedCheck("source", source, READY_CACHE_S),
+            CachedCheck("bucket", bucket, READY_CACHE_S),
+        ],
+        READY_WAIT_S,
+    )
 
 
 async def _check_source(settings: LoaderSettings) -> tuple[bool, str]:
@@ -240,7 +251,7 @@ def create_app() -> FastAPI:
     )
     app.state.active = set()
     app.state.runs = Runs()
-    app.state.ready_cache = None
+    app.state.readiness = _dependency_checks(get_settings())
     app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs_router)
