@@ -20,10 +20,9 @@ from dbt_runner.load_rules import (
     LOADS_COLUMNS,
     LoadedState,
     LoadOutcome,
-    Outcome,
+    built_params,
+    built_sql,
     loads_row,
-    outcome_params,
-    outcome_sql,
     require_rows,
 )
 from etl_common.manifest import Manifest
@@ -103,9 +102,7 @@ def load_raw(
     )
 
 
-def record_outcome(
-    db_path: Path, load_id: str, outcome: Outcome, counts: dict[str, int] | None
-) -> None:
-    """The build's outcome on the load's `_loads` row (it is `building` until then)."""
+def mark_built(db_path: Path, load_id: str, counts: dict[str, int]) -> None:
+    """The load's `_loads` row, `building` until now, records its green build."""
     with duckdb.connect(str(db_path)) as con:
-        con.execute(outcome_sql(LOADS_TABLE, "?"), list(outcome_params(load_id, outcome, counts)))
+        con.execute(built_sql(LOADS_TABLE, "?"), list(built_params(load_id, counts)))

@@ -101,9 +101,8 @@ class DuckDBWarehouse:
 
     def publish(self, copy: Path) -> None:
         """Make `copy` the live warehouse in one atomic rename, durably."""
-        for leftover in (copy.with_name(copy.name + ".wal"),):
-            if leftover.exists():  # every connection is closed by now; a WAL means an unclean close
-                raise WarehouseError(f"{copy}: the build left a write-ahead log; not publishing")
+        if copy.with_name(copy.name + ".wal").exists():  # every connection is closed by now
+            raise WarehouseError(f"{copy}: the build left a write-ahead log; not publishing")
         with open(copy, "rb") as f:
             os.fsync(f.fileno())
         os.replace(copy, self.live)

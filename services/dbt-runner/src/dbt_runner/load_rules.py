@@ -16,9 +16,10 @@ from typing import Literal
 from etl_common.errors import ManifestError
 from etl_common.manifest import Manifest
 
-# `raw._loads`, in column order. `outcome`: `building` while its build runs (visible only where the engine
-# cannot hide an unfinished build), then `succeeded` or `failed`, or `interrupted` when a later load found it
-# still building. Rows from before these columns have NULLs.
+# `raw._loads`, in column order. `outcome`: `building` until its build succeeded, then `succeeded`. Only
+# succeeded rows reach the live warehouse through the dbt-runner (a failed build's copy or schema set is
+# dropped); a raw-only load (`load_raw_snowflake`) stays `building`, and reads `interrupted` once a later
+# load carried it over. Rows from before these columns have NULLs.
 LOADS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("load_id", "varchar not null"),
     ("extracted_at", "timestamp not null"),
@@ -31,8 +32,6 @@ LOADS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("dbt_counts", "varchar"),
 )
 ADDED_COLUMNS = LOADS_COLUMNS[5:]  # added to existing `_loads` tables in place
-
-Outcome = Literal["building", "succeeded", "failed", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,6 @@ def loads_row(
     manifest_uri: str,
     manifest_sha256: str,
     rows: dict[str, int],
-    outcome: Outcome = "building",
 ) -> tuple[object, ...]:
     """One `_loads` row in LOADS_COLUMNS order, timestamps as zone-less UTC; not yet built."""
     return (
@@ -115,22 +113,20 @@ def loads_row(
         manifest_uri,
         json.dumps(rows),
         manifest_sha256,
-        outcome,
+        "building",
         None,
         None,
     )
 
 
-def outcome_sql(table: str, placeholder: str) -> str:
-    """UPDATE recording a build's outcome on the load's row: params (outcome, built_at, counts, load_id)."""
+def built_sql(table: str, placeholder: str) -> str:
+    """UPDATE marking the load's `building` row as built: params from `built_params`."""
     p = placeholder
     return (
-        f"update {table} set outcome = {p}, built_at = {p}, dbt_counts = {p} "
+        f"update {table} set outcome = 'succeeded', built_at = {p}, dbt_counts = {p} "
         f"where load_id = {p} and outcome = 'building'"
     )
 
 
-def outcome_params(
-    load_id: str, outcome: Outcome, counts: dict[str, int] | None
-) -> tuple[object, ...]:
-    return (outcome, utc_naive(datetime.now(UTC)), json.dumps(counts or {}), load_id)
+def built_params(load_id: str, counts: dict[str, int]) -> tuple[object, ...]:
+    return (utc_naive(datetime.now(UTC)), json.dumps(counts), load_id)

@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from dbt_runner.dbt_invoke import DbtResult, dbt_args, invoke
-from dbt_runner.duckdb_load import load_raw, record_outcome
+from dbt_runner.duckdb_load import load_raw, mark_built
 from dbt_runner.duckdb_warehouse import DuckDBWarehouse
 from dbt_runner.load_rules import LoadOutcome, already_loaded
 from dbt_runner.manifest_check import VerifiedLoad, split_manifest_uri, verify_and_stage
@@ -81,6 +81,7 @@ class _Attempt:
 
     def __init__(self, uri: str, target: str) -> None:
         self.started = datetime.now(UTC)
+        self.target = target
         self.fields: dict[str, object] = {
             "manifest_uri": uri,
             "attempt": new_load_id(self.started),
@@ -100,6 +101,18 @@ class _Attempt:
 
     def set(self, **fields: object) -> None:
         self.fields.update(fields)
+
+    def dbt(self, name: str, dbt: DbtResult, *, failure: str = "") -> bool:
+        """Record one dbt invocation (`dbt_build` is the result's `dbt`); on failure, the attempt's
+        one-line error (after `failure`, if given). True when it succeeded."""
+        self.timings[name] = dbt.seconds
+        if name == "dbt_build":
+            self.set(dbt=dbt)
+        if not dbt.success:
+            self.set(
+                error=one_line(failure + (dbt.error or "dbt build failed")), error_type="DbtFailure"
+            )
+        return dbt.success
 
     def fail(self, exc: BaseException) -> None:
         message = one_line(str(exc)) or type(exc).__name__
@@ -138,7 +151,7 @@ def run_manifest(
             attempt.store = verified.store
             attempt.set(load_id=verified.manifest.load_id, manifest_sha256=verified.manifest_sha256)
             with log_context(load_id=verified.manifest.load_id):
-                if attempt.fields["target"] == "dev":
+                if attempt.target == "dev":
                     _build_duckdb(attempt, verified, settings, force)
                 else:
                     _build_snowflake(attempt, verified, settings, force)
@@ -179,14 +192,9 @@ def _build_duckdb(
                 )
             attempt.set(raw_load=RawLoad.of(outcome))
             dbt = build(settings, "dev", duckdb_path=copy)
-            attempt.timings["dbt_build"] = dbt.seconds
-            attempt.set(dbt=dbt)
-            if not dbt.success:  # the copy is dropped: readers keep the previous consistent state
-                attempt.set(
-                    error=one_line(dbt.error or "dbt build failed"), error_type="DbtFailure"
-                )
+            if not attempt.dbt("dbt_build", dbt):  # the copy is dropped: readers keep the old state
                 return
-            record_outcome(copy, manifest.load_id, "succeeded", dbt.counts)
+            mark_built(copy, manifest.load_id, dbt.counts)
             with attempt.step("publish"):
                 warehouse.publish(copy)
             attempt.set(state="succeeded")
@@ -197,7 +205,6 @@ def _build_snowflake(
 ) -> None:
     sf = get_snowflake_settings()
     manifest = verified.manifest
-    target = str(attempt.fields["target"])
     with attempt.step("raw_load"):
         outcome, build_set = stage_raw_snowflake(
             sf,
@@ -212,25 +219,16 @@ def _build_snowflake(
         return
     attempt.set(raw_load=RawLoad.of(outcome))
     try:
-        dbt = build(settings, target, env=build_set.dbt_env())
-        attempt.timings["dbt_build"] = dbt.seconds
-        attempt.set(dbt=dbt)
-        if not dbt.success:  # never published: readers keep the previous consistent state
-            attempt.set(error=one_line(dbt.error or "dbt build failed"), error_type="DbtFailure")
+        dbt = build(settings, attempt.target, env=build_set.dbt_env())
+        if not attempt.dbt("dbt_build", dbt):  # never published: readers keep the previous state
             return
         with attempt.step("publish"):
             publish_snowflake(sf, build_set, manifest.load_id, dbt.counts)
         # The live views already read the swapped-in raw by name; re-create them (and the seeds they
         # read) so a changed definition takes effect too. Their tests ran in the build set.
-        views = build(settings, target, select=VIEWS_AND_SEEDS, tests=False)
-        attempt.timings["refresh_views"] = views.seconds
-        if not views.success:
-            attempt.set(
-                error=one_line(
-                    f"published, but refreshing the staging views failed: {views.error}"
-                ),
-                error_type="DbtFailure",
-            )
+        views = build(settings, attempt.target, select=VIEWS_AND_SEEDS, tests=False)
+        failure = "published, but refreshing the staging views failed: "
+        if not attempt.dbt("refresh_views", views, failure=failure):
             return
         attempt.set(state="succeeded")
     finally:

@@ -39,9 +39,9 @@ from dbt_runner.load_rules import (
     LoadedState,
     LoadOutcome,
     already_loaded,
+    built_params,
+    built_sql,
     loads_row,
-    outcome_params,
-    outcome_sql,
     require_rows,
 )
 from dbt_runner.snowflake_settings import SnowflakeSettings
@@ -54,6 +54,7 @@ RAW = "raw"
 STAGING = "staging"
 MART = "mart"
 LOADS = "_loads"
+RAW_TABLES = (*ENTITIES, LOADS)
 STAGE_SCHEMA = "loading"
 LOADS_DDL = ", ".join(
     f"{name} {kind.replace('timestamp', 'timestamp_ntz')}" for name, kind in LOADS_COLUMNS
@@ -286,10 +287,7 @@ def publish_snowflake(
     Staging holds views by name over `raw`, so it follows the swap; the caller refreshes their definitions."""
     with connect(settings) as con:
         s = _Session(con, settings.statement_timeout_s)
-        s.run(
-            outcome_sql(f"{build.raw}.{LOADS}", "%s"),
-            outcome_params(load_id, "succeeded", counts),
-        )
+        s.run(built_sql(f"{build.raw}.{LOADS}", "%s"), built_params(load_id, counts))
         marts = [
             str(r[0]).lower()
             for r in s.run(
@@ -297,17 +295,8 @@ def publish_snowflake(
                 (build.mart.upper(),),
             )
         ]
-        s.run(f"create schema if not exists {RAW}")
-        s.run(f"create schema if not exists {MART}")
-        if not settings.fakesnow_compat:
-            s.run(f"alter schema {RAW} swap with {build.raw}")
-            s.run(f"alter schema {MART} swap with {build.mart}")
-        else:
-            _copy_in_one_transaction(
-                s,
-                [(RAW, build.raw, t) for t in (*ENTITIES, LOADS)]
-                + [(MART, build.mart, t) for t in marts],
-            )
+        swap_in = [(RAW, build.raw, RAW_TABLES), (MART, build.mart, tuple(marts))]
+        _swap_in(s, swap_in, settings.fakesnow_compat)
     log.info("build published to Snowflake", extra={"schemas": [RAW, MART], "marts": marts})
 
 
@@ -338,11 +327,7 @@ def load_raw_snowflake(
     try:
         with connect(settings) as con:
             s = _Session(con, settings.statement_timeout_s)
-            s.run(f"create schema if not exists {RAW}")
-            if settings.fakesnow_compat:
-                _copy_in_one_transaction(s, [(RAW, build.raw, t) for t in (*ENTITIES, LOADS)])
-            else:
-                s.run(f"alter schema {RAW} swap with {build.raw}")  # one atomic statement
+            _swap_in(s, [(RAW, build.raw, RAW_TABLES)], settings.fakesnow_compat)
     finally:
         discard_snowflake(settings, build)
     log.info("raw load into Snowflake committed", extra={"rows": outcome.rows, "schema": RAW})
@@ -403,7 +388,7 @@ def _bookkeeping(
     rows: dict[str, int],
 ) -> None:
     """`_loads` carried over into the incoming schema (older rows get NULL for newer columns), plus this
-    load's row, still `building`: the dbt build records its outcome after the swap."""
+    load's row, still `building` until `publish_snowflake` marks the green build before swapping it in."""
     s.run(f"create table {schema}.{LOADS} ({LOADS_DDL})")
     if have := _loads_columns(s):
         names = [name for name, _ in LOADS_COLUMNS]
@@ -421,12 +406,20 @@ def _bookkeeping(
     )
 
 
-def _copy_in_one_transaction(s: _Session, tables: list[tuple[str, str, str]]) -> None:
-    """fakesnow's stand-in for SWAP: (target schema, source schema, table) copied in one transaction."""
+def _swap_in(s: _Session, schemas: list[tuple[str, str, tuple[str, ...]]], compat: bool) -> None:
+    """Each (live schema, incoming schema, its tables) swapped in with `ALTER SCHEMA .. SWAP WITH`, one
+    atomic statement per schema. fakesnow has no SWAP: it copies every table in one transaction."""
+    for live, _, _ in schemas:
+        s.run(f"create schema if not exists {live}")
+    if not compat:
+        for live, incoming, _ in schemas:
+            s.run(f"alter schema {live} swap with {incoming}")
+        return
     s.run("begin")
     try:
-        for target, source, table in tables:
-            s.run(f"create or replace table {target}.{table} as select * from {source}.{table}")
+        for live, incoming, tables in schemas:
+            for table in tables:
+                s.run(f"create or replace table {live}.{table} as select * from {incoming}.{table}")
         s.run("commit")
     except BaseException:
         s.run("rollback")

@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -55,7 +54,6 @@ def writer_lock(
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + timeout_s
-        wake = threading.Event()  # never set: a bounded, interruptible wait between attempts
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -66,7 +64,7 @@ def writer_lock(
                         f"{warehouse} is being written by {holder(warehouse)}; gave up after "
                         f"{timeout_s:.0f}s (DBT_RUNNER_LOCK_TIMEOUT_S)"
                     ) from None
-                wake.wait(poll_s)
+                time.sleep(poll_s)
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
