@@ -44,7 +44,8 @@ test-fast: venv ## Run the tests that start no emulator and take no long waits
 lint: venv ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/etl-common/src services/loader/src services/dbt-runner/src services/orchestrator/src
+	$(VENV)/bin/mypy libs/etl-common/src services/loader/src services/dbt-runner/src services/orchestrator/src \
+		tools/dev-stack/src
 
 lint-containers: venv ## hadolint on every Dockerfile; the real compose binary's `config -q`
 	$(VENV)/bin/hadolint $(DOCKERFILES) .ci/fake-gcs-server.Dockerfile
@@ -60,7 +61,7 @@ bench: venv ## Benchmarks, each printed beside a baseline from the same run
 # unless CURSOR_SIM_URL is set) on free loopback ports, POSTs /run, follows it and stops them all;
 # with ORCHESTRATOR_URL set it only triggers and follows that running stack.
 pipeline: venv ## Run the whole pipeline: local services on an embedded default, summary, DuckDB in data/
-	$(PY) -m orchestrator pipeline
+	$(PY) -m dev_stack pipeline
 
 # Images: docker by default, podman where it is the engine (podman needs the docker format for HEALTHCHECK).
 # BASE_IMAGE defaults to the official slim Python; IMAGE_BUILD_FLAGS passes extra build flags (CI adds

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dev_stack.processes import ManagedProcess, free_port, python_module_argv
 from etl_common.healthcheck import probe
-from etl_common.processes import ManagedProcess, free_port, python_module_argv
 from tests.containers.engine import ENGINE, image, missing_reason
 
 RUNS = 5

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from etl_common.processes import ManagedProcess, free_port, python_module_argv
+from dev_stack.processes import ManagedProcess, free_port, python_module_argv
 
 
 def start_once(developers: int) -> tuple[float, float]:

@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).parent))  # bench/ is a folder of scripts,
 
 from naive_pager import naive_extract
 
+from dev_stack.double import run_double
 from etl_common.http import PacedClient
 from etl_common.manifest import Manifest
 from etl_common.pacing import TokenBucket
-from fake_cursor_sim.testing import run_double
 
 KEY = "cursor-sim-dev-key"
 LIMIT = 100

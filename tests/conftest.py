@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from etl_common.gcs_emulator import run_fake_gcs
+from dev_stack.gcs_emulator import run_fake_gcs
 
 GCS_TEST_BUCKET = "test-bucket"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from etl_common.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
+from dev_stack.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
 
 REPO = Path(__file__).resolve().parents[1]
 

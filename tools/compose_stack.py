@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from etl_common.processes import free_port
+from dev_stack.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -183,7 +183,7 @@ def smoke(args: argparse.Namespace) -> int:
         url = f"http://127.0.0.1:{port}"
         t_run = time.monotonic()
         pipeline = subprocess.run(
-            [sys.executable, "-m", "orchestrator", "pipeline"],
+            [sys.executable, "-m", "dev_stack", "pipeline"],
             env={**env, "ORCHESTRATOR_URL": url, "PIPELINE_TIMEOUT_S": "600"},
             cwd=ROOT,
         )

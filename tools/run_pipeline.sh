@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 make --no-print-directory venv
-exec .venv/bin/python -m orchestrator pipeline
+exec .venv/bin/python -m dev_stack pipeline

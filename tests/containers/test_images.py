@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from etl_common.gcs_emulator import run_fake_gcs
+from dev_stack.double import run_double
+from dev_stack.gcs_emulator import run_fake_gcs
+from dev_stack.processes import free_port
 from etl_common.manifest import Manifest
-from etl_common.processes import free_port
 from etl_common.storage import open_store
-from fake_cursor_sim.testing import run_double
 
 from ..dbt.dbt_harness import fakesnow_server
 from ..snowflake.harness import sf_env
@@ -73,15 +73,15 @@ MODULES = {
 IMPORT_ALL = (
     "import importlib, pkgutil, sys; pkg = importlib.import_module(sys.argv[1]); "
     "[importlib.import_module(f'{pkg.__name__}.{m.name}') for m in pkgutil.iter_modules(pkg.__path__)"
-    " if m.name not in ('__main__', 'testing')]; print(sorted(sys.modules).count('pyarrow'))"
+    " if m.name != '__main__']; print(sorted(sys.modules).count('pyarrow'))"
 )
 
 
 @pytest.mark.parametrize("name", list(MODULES))
 def test_every_module_of_the_package_imports_in_its_image(name: str) -> None:
     """Each image carries exactly its package's dependencies (the orchestrator's has no pyarrow): a
-    module that needs something the image lacks fails here rather than on its first request.
-    (`fake_cursor_sim.testing` is the tests' launcher for the double, built on the dev environment.)"""
+    module that needs something the image lacks fails here rather than on its first request. No
+    package carries a launcher for tests any more: those live in dev_stack, which no image installs."""
     proc = subprocess.run(
         [ENGINE, "run", "--rm", "--entrypoint", "python", image(name), "-c", IMPORT_ALL, MODULES[name]],
         capture_output=True, text=True, timeout=120,

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from fake_cursor_sim.testing import run_double
+from dev_stack.double import run_double
 
 from ..samples import SAMPLES_DIR, find_samples_dir, samples_dir
 from .shapes import mismatches, schema_of

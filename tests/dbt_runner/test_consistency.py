@@ -26,8 +26,8 @@ import duckdb
 import pytest
 
 from dbt_runner.warehouse_lock import writer_lock
+from dev_stack.double import run_double
 from etl_common.schemas import ENTITIES
-from fake_cursor_sim.testing import run_double
 
 from ..loader.conftest import run_loader
 from .test_run_manifest import REPO, _env, result_line

@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from dev_stack.double import run_double
 from etl_common.manifest import Manifest
 from etl_common.storage import open_store
-from fake_cursor_sim.testing import run_double
 
 from ..loader.conftest import run_loader
 

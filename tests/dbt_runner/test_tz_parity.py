@@ -17,7 +17,7 @@ import duckdb
 import httpx
 import pytest
 
-from fake_cursor_sim.testing import run_double
+from dev_stack.double import run_double
 
 from ..loader.conftest import run_loader
 from .test_run_manifest import runner

@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
+from dev_stack.processes import free_port
 from etl_common.healthcheck import probe
 from etl_common.job_health import job_health_server
-from etl_common.processes import free_port
 
 
 def _get(port: int, path: str) -> tuple[int, dict[str, str]]:

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dev_stack.gcs_emulator import run_fake_gcs
+from dev_stack.processes import free_port
 from etl_common.errors import StorageError
-from etl_common.gcs_emulator import run_fake_gcs
-from etl_common.processes import free_port
 from etl_common.storage import (
     GcsStore,
     LocalStore,

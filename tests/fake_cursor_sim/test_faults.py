@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from fake_cursor_sim.testing import run_double
+from dev_stack.double import run_double
 
 from .conftest import KEY, Api
 

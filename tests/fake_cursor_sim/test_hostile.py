@@ -65,7 +65,7 @@ def test_unfiltered_analytics_paging_is_lossy_and_reviewer_paging_is_exact(api: 
 
 
 def test_one_global_bucket_spent_by_health_401s_and_404s_then_429_with_retry_after() -> None:
-    from fake_cursor_sim.testing import run_double
+    from dev_stack.double import run_double
 
     with run_double(developers=2, rate_limit_per_minute=30) as url, httpx.Client(timeout=10) as c:
         statuses = [c.get(url + "/analytics/ai-code/commits").status_code for _ in range(10)]

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from etl_common.processes import free_port, python_module_argv
-from fake_cursor_sim.testing import run_double
+from dev_stack.double import run_double
+from dev_stack.processes import free_port, python_module_argv
 
 from .conftest import KEY
 

@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from dev_stack.double import run_double
 from etl_common.timestamps import parse_rfc3339_ns
 from fake_cursor_sim.app import clean_path
 from fake_cursor_sim.decoding import DecodeError, decode_first
 from fake_cursor_sim.encoding import go_json
 from fake_cursor_sim.responses import CHUNKING_THRESHOLD, Resp, send_resp
-from fake_cursor_sim.testing import run_double
 from fake_cursor_sim.timefmt import go_duration, go_round
 
 from ..samples import samples_dir

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_cursor_sim.testing import run_double
+from dev_stack.double import run_double
 
 API_KEY = "cursor-sim-dev-key"
 

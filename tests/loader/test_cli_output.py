@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dev_stack.processes import free_port
 from etl_common.logs import one_line
-from etl_common.processes import free_port
 
 from .conftest import Double, run_loader
 

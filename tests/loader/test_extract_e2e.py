@@ -8,11 +8,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from dev_stack.double import run_double
 from etl_common.manifest import Manifest
 from etl_common.schemas import ENTITIES, NATURAL_KEYS, raw_schema, schema_fingerprint
 from etl_common.storage import open_store
 from etl_common.timestamps import parse_rfc3339_ns
-from fake_cursor_sim.testing import run_double
 
 from .conftest import Double, run_loader
 
@@ -125,7 +125,7 @@ def test_wrong_api_key_fails_with_one_clear_line_and_no_manifest(
 
 
 def test_unreachable_upstream_is_transient_exit_75(tmp_path: Path) -> None:
-    from etl_common.processes import free_port
+    from dev_stack.processes import free_port
 
     result = run_loader(
         f"http://127.0.0.1:{free_port()}", tmp_path, env={"LOADER_MAX_ATTEMPTS": "2"}

@@ -138,7 +138,7 @@ def test_a_regeneration_with_the_same_totals_is_still_caught(
 
 def test_a_competing_client_causes_429s_that_are_absorbed(tmp_path: Path) -> None:
     """Another client spends the shared budget; we must slow down, retry, and still finish complete."""
-    from fake_cursor_sim.testing import run_double
+    from dev_stack.double import run_double
 
     with run_double(developers=2, days=90, seed=5, rate_limit_per_minute=240) as url:
         double = Double(url)

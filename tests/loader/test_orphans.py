@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dev_stack.double import run_double
 from etl_common.manifest import Manifest, manifest_key
 from etl_common.storage import open_store
-from fake_cursor_sim.testing import run_double
 from loader.gc import collect_orphans
 from loader.staging import MARKER, sweep
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from dev_stack.double import run_double
 from etl_common.manifest import Manifest
-from fake_cursor_sim.testing import run_double
 
 from .conftest import Double, run_loader
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dev_stack.double import run_double
+from dev_stack.processes import ManagedProcess, free_port, python_module_argv, running
 from etl_common.manifest import Manifest
-from etl_common.processes import ManagedProcess, free_port, python_module_argv, running
-from fake_cursor_sim.testing import run_double
 
 from .conftest import Double, run_loader
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
+from dev_stack.processes import free_port
 from etl_common.manifest import Manifest
-from etl_common.processes import free_port
 
 from ..service_harness import run_service, wait_for
 from .conftest import Double, run_loader

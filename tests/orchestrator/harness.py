@@ -15,10 +15,10 @@ from typing import Any
 import duckdb
 import httpx
 
-from etl_common.gcs_emulator import run_fake_gcs
-from etl_common.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
+from dev_stack.double import run_double
+from dev_stack.gcs_emulator import run_fake_gcs
+from dev_stack.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
 from etl_common.storage import open_store, split_gs_uri
-from fake_cursor_sim.testing import run_double
 
 from ..service_harness import REPO, run_service
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from etl_common.processes import ManagedProcess, free_port, http_ok, running
+from dev_stack.processes import ManagedProcess, free_port, http_ok, running
 from orchestrator import pubsub_setup
 
 EMULATOR_HOME = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator")

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from etl_common.processes import http_ok, running
+from dev_stack.processes import http_ok, running
 
 from ..service_harness import wait_for
 from .cloudevents_util import storage_cloudevent

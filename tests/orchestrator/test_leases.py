@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from etl_common.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
+from dev_stack.double import run_double
+from dev_stack.follow import summarize
+from dev_stack.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
 from etl_common.storage import open_store
-from fake_cursor_sim.testing import run_double
-from orchestrator.pipeline import summarize
 
 from ..service_harness import REPO
 from .harness import Backend, kill_hard, orchestrator_at

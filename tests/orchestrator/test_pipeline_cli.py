@@ -1,4 +1,4 @@
-"""`python -m orchestrator pipeline` (what `make pipeline` runs) as a new user would run it: a real
+"""`python -m dev_stack pipeline` (what `make pipeline` runs) as a new user would run it: a real
 process that starts the whole local stack, follows one run, and leaves nothing behind."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from etl_common.processes import running
+from dev_stack.processes import running
 
 from .harness import Backend, orchestrator_process
 
@@ -41,7 +41,7 @@ def _processes_in(cwd: Path) -> list[str]:
 def test_pipeline_starts_everything_runs_once_and_stops_everything(tmp_path: Path) -> None:
     t0 = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator", "pipeline"],
+        [sys.executable, "-m", "dev_stack", "pipeline"],
         cwd=tmp_path,
         env=_env(),
         capture_output=True,
@@ -66,7 +66,7 @@ def test_pipeline_starts_everything_runs_once_and_stops_everything(tmp_path: Pat
 
 def test_ctrl_c_mid_run_stops_everything_and_exits_130(tmp_path: Path) -> None:
     cli = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator", "pipeline"],
+        [sys.executable, "-m", "dev_stack", "pipeline"],
         cwd=tmp_path,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -96,7 +96,7 @@ def test_with_orchestrator_url_it_only_triggers_follows_and_fails_loudly(
     proc, url = orchestrator_process(broken, be.root())
     with running(proc, lambda: httpx.get(url + "/healthz", timeout=1).status_code == 200):
         done = subprocess.run(
-            [sys.executable, "-m", "orchestrator", "pipeline"],
+            [sys.executable, "-m", "dev_stack", "pipeline"],
             cwd=tmp_path,
             env={**_env(), "ORCHESTRATOR_URL": url},
             capture_output=True,
@@ -113,7 +113,7 @@ def test_pipeline_against_the_snowflake_emulator(tmp_path: Path) -> None:
     """WAREHOUSE=snowflake without SNOWFLAKE_* settings: fakesnow is started, built on, and stopped."""
     env = {k: v for k, v in _env().items() if not k.startswith("SNOWFLAKE_")}
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator", "pipeline"],
+        [sys.executable, "-m", "dev_stack", "pipeline"],
         cwd=tmp_path,
         env={**env, "WAREHOUSE": "snowflake"},
         capture_output=True,

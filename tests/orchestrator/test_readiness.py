@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from etl_common.processes import free_port, http_ok, running
+from dev_stack.processes import free_port, http_ok, running
 
 from .harness import orchestrator_at
 from .stubs import hanging, healthy, stub_server

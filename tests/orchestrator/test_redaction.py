@@ -1,5 +1,5 @@
 """Credentials in a configured URL (`http://user:password@host`) never reach a run record, a log line,
-a readiness answer or what `python -m orchestrator pipeline` prints, through real processes."""
+a readiness answer or what `python -m dev_stack pipeline` prints, through real processes."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from etl_common.processes import free_port, http_ok, running
-from fake_cursor_sim.testing import run_double
+from dev_stack.double import run_double
+from dev_stack.processes import free_port, http_ok, running
 
 from .harness import orchestrator_at
 from .stubs import healthy, stub_server
@@ -46,7 +46,7 @@ def test_service_url_credentials_reach_no_record_log_readiness_or_stdout(tmp_pat
         with running(proc, http_ok(url + "/healthz"), timeout_s=60):
             ready = httpx.get(url + "/readyz", timeout=10)
             done = subprocess.run(
-                [sys.executable, "-m", "orchestrator", "pipeline"],
+                [sys.executable, "-m", "dev_stack", "pipeline"],
                 cwd=tmp_path,
                 env=_env(ORCHESTRATOR_URL=_with_credentials(url)),
                 capture_output=True,
@@ -74,7 +74,7 @@ def test_cursor_sim_url_credentials_are_not_printed_by_the_local_stack(tmp_path:
     """Up to the run's start (then Ctrl-C: the build's duration says nothing about redaction)."""
     with run_double(developers=2, days=90, seed=42) as source:
         cli = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator", "pipeline"],
+            [sys.executable, "-m", "dev_stack", "pipeline"],
             cwd=tmp_path,
             env=_env(CURSOR_SIM_URL=_with_credentials(source)),
             stdout=subprocess.PIPE,

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from etl_common.processes import http_ok, running
+from dev_stack.processes import http_ok, running
 from etl_common.storage import open_store
 from orchestrator.models import Run, Step
 

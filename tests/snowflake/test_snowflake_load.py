@@ -277,7 +277,7 @@ def test_a_row_count_that_differs_from_the_manifest_leaves_raw_untouched(
 
 @pytest.mark.emulator
 def test_unreachable_warehouse_is_a_transient_error(tmp_path: Path):
-    from etl_common.processes import free_port
+    from dev_stack.processes import free_port
 
     settings = sf_settings(free_port(), "nowhere", login_timeout_s=3, network_timeout_s=3)
     uri = write_bucket(tmp_path / "b", edge_records(), "20270101T000000Z-aaaaaa", T0)

@@ -1,4 +1,4 @@
-"""`python -m orchestrator serve` (the service) or `python -m orchestrator pipeline` (`make pipeline`)."""
+"""`python -m orchestrator serve`: the service (`make pipeline` is `python -m dev_stack pipeline`)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestrator", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="serve the HTTP API (HOST, PORT, ORCHESTRATOR_*)")
-    sub.add_parser("pipeline", help="start what is missing, run the pipeline, print a summary")
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        from orchestrator.app import serve
-        from orchestrator.settings import get_settings
+    parser.parse_args(argv)
+    from orchestrator.app import serve
+    from orchestrator.settings import get_settings
 
-        configure_logging("orchestrator", get_settings().log_level)
-        serve()
-        return 0
-    from orchestrator.pipeline import main as pipeline_main
-
-    return pipeline_main()
+    configure_logging("orchestrator", get_settings().log_level)
+    serve()
+    return 0
 
 
 if __name__ == "__main__":

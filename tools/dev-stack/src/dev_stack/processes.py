@@ -1,7 +1,8 @@
 """Start local helper processes (emulators, the cursor-sim double, our own services) and always stop them.
 
-Used by the tests and by `make pipeline`. Every process binds to 127.0.0.1 on a free port, is waited on with a
-deadline (never an unbounded poll), and is stopped with SIGTERM then SIGKILL, so nothing outlives its owner.
+Used by the tests, the benchmarks and `make pipeline`; no image installs it. Every process binds to 127.0.0.1
+on a free port, is waited on with a deadline (never an unbounded poll), and is stopped with SIGTERM then
+SIGKILL, so nothing outlives its owner.
 """
 
 from __future__ import annotations

