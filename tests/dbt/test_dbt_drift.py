@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 MERGED_AT = "stg_pull_requests_merged_prs_have_merged_at"
 AI_RATIO = "stg_pull_requests_ai_ratio_mostly_not_null"
-COMMIT_IDS = "stg_pull_request_commits_not_empty_when_prs_have_commits"
+COMMIT_IDS = "int_pull_request_commits_unnested_not_empty_when_prs_have_commits"
 VELOCITY = "velocity_not_empty_when_commits"
 PR_MARTS = ("review_costs", "quality", "ai_impact")
 PR_MART_TESTS = {f"{mart}_not_empty_when_state_merged_prs" for mart in PR_MARTS}

@@ -1,5 +1,6 @@
--- One row per PR (pr_id): source columns renamed and typed, arrays reduced to scalars. No joins here; the
--- fields derived from commits and reviews are added in stg_pull_requests.
+-- One row per PR (pr_id): source columns renamed and typed; `reviewers` reduced to its length, `commit_ids`
+-- kept as the array it is (int_pull_request_commits_unnested unnests it). No joins here: the fields derived
+-- from commits and reviews are added in the intermediate stg_pull_requests (the contract's name).
 with
 
 source as (
@@ -25,6 +26,7 @@ renamed as (
         "deletions" as deletions,
         "changed_files" as changed_files,
         "commit_count" as commit_count,
+        "commit_ids" as commit_ids,
         "ai_ratio" as ai_ratio,
         "tab_lines" as tab_lines,
         "composer_lines" as composer_lines,

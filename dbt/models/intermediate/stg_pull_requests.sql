@@ -1,16 +1,17 @@
 -- One row per PR (pr_id), with the fields the upstream never sends derived from its commits and reviews:
 -- first commit / first review, lead and cycle times in exact fractional hours, reviewer and review counts.
+-- An intermediate model (it joins and aggregates) under the staging name the data contract gives it.
 with
 
 pull_requests as (
 
-    select * from {{ ref('base_cursor_sim__pull_requests') }}
+    select * from {{ ref('stg_pull_requests_renamed') }}
 
 ),
 
 pull_request_commits as (
 
-    select * from {{ ref('stg_pull_request_commits') }}
+    select * from {{ ref('int_pull_request_commits_unnested') }}
 
 ),
 

@@ -1,19 +1,19 @@
 -- One row per (pr_id, commit_hash): the PR's `commit_ids` array unnested. The join from PRs to commits.
 with
 
-source as (
+pull_requests as (
 
-    select * from {{ source('cursor_sim', 'pull_requests') }}
+    select * from {{ ref('stg_pull_requests_renamed') }}
 
 ),
 
 unnested as (
 
-    {{ unnest_array('source', '"id"', '"commit_ids"', 'pr_id', 'commit_hash') }}
+    {{ unnest_array('pull_requests', 'pr_id', 'commit_ids', 'pr_id', 'commit_hash') }}
 
 ),
 
-renamed as (
+deduplicated as (
 
     select distinct
         pr_id,
@@ -23,4 +23,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from deduplicated
