@@ -23,16 +23,20 @@ def test_one_build_at_a_time_then_result_and_bad_input(loads, tmp_path: Path) ->
         assert first.status_code == 202
         second = httpx.post(url + "/runs", json={"manifest": uris[0]}, timeout=10)
         assert second.status_code == 409
-        assert second.json()["detail"]["running_id"] == first.json()["id"]
+        assert second.json()["detail"]["build_id"] == first.json()["build_id"]
         assert "already running" in second.json()["detail"]["message"]
-        done = wait_for(f"{url}/runs/{first.json()['id']}", lambda b: b["state"] != "running", 300)
+        done = wait_for(
+            f"{url}/runs/{first.json()['build_id']}", lambda b: b["state"] != "running", 300
+        )
         assert done["state"] == "succeeded", done
         assert done["result"]["dbt"]["success"] is True
         before = raw_snapshot(db)
         bad = httpx.post(
             url + "/runs", json={"manifest": str(root / "manifests" / "nope.json")}, timeout=10
         )
-        failed = wait_for(f"{url}/runs/{bad.json()['id']}", lambda b: b["state"] != "running", 60)
+        failed = wait_for(
+            f"{url}/runs/{bad.json()['build_id']}", lambda b: b["state"] != "running", 60
+        )
         assert failed["state"] == "failed"
         assert "manifest not found" in failed["result"]["error"]
         assert raw_snapshot(db) == before
@@ -47,7 +51,9 @@ def test_every_bad_input_is_refused_over_http_and_raw_is_unchanged(loads, tmp_pa
     with run_service("dbt_runner", env, tmp_path / "runner.log") as url:
         first = httpx.post(url + "/runs", json={"manifest": uris[1]}, timeout=10).json()
         assert (
-            wait_for(f"{url}/runs/{first['id']}", lambda b: b["state"] != "running", 300)["state"]
+            wait_for(f"{url}/runs/{first['build_id']}", lambda b: b["state"] != "running", 300)[
+                "state"
+            ]
             == "succeeded"
         )
         before = raw_snapshot(db)
@@ -60,7 +66,7 @@ def test_every_bad_input_is_refused_over_http_and_raw_is_unchanged(loads, tmp_pa
             run = httpx.post(
                 url + "/runs", json={"manifest": path, "force": True}, timeout=10
             ).json()
-            done = wait_for(f"{url}/runs/{run['id']}", lambda b: b["state"] != "running", 60)
+            done = wait_for(f"{url}/runs/{run['build_id']}", lambda b: b["state"] != "running", 60)
             assert done["state"] == "failed", (case, done)
             assert phrase in done["result"]["error"], (case, done["result"]["error"])
         assert raw_snapshot(db) == before
@@ -80,12 +86,12 @@ def test_500_concurrent_probes_during_a_build_are_answered_ready(loads, tmp_path
     env = {"DUCKDB_PATH": str(db), "DBT_RUNNER_WORK_DIR": str(tmp_path / "work")}
     with run_service("dbt_runner", env, tmp_path / "runner.log") as url:
         started = httpx.post(url + "/runs", json={"manifest": uris[1]}, timeout=10).json()
-        building = wait_for(f"{url}/runs/{started['id']}", lambda b: True)
+        building = wait_for(f"{url}/runs/{started['build_id']}", lambda b: True)
         assert building["state"] == "running"
         answers = asyncio.run(_probe_burst(url, 500))
         assert [r.status_code for r in answers] == [200] * 500
         assert answers[0].json()["checks"]["warehouse"].startswith("ok")
-        done = wait_for(f"{url}/runs/{started['id']}", lambda b: b["state"] != "running", 300)
+        done = wait_for(f"{url}/runs/{started['build_id']}", lambda b: b["state"] != "running", 300)
         assert done["state"] == "succeeded"
         after = asyncio.run(_probe_burst(url, 500))  # with the published warehouse in place
         assert [r.status_code for r in after] == [200] * 500
@@ -104,7 +110,7 @@ def test_an_unusable_warehouse_is_a_failed_build_with_a_result_and_not_ready(
         assert probe.status_code == 503
         assert "is a file, so DUCKDB_PATH" in probe.json()["detail"]["checks"]["warehouse"]
         started = httpx.post(url + "/runs", json={"manifest": uris[1]}, timeout=10).json()
-        done = wait_for(f"{url}/runs/{started['id']}", lambda b: b["state"] != "running", 120)
+        done = wait_for(f"{url}/runs/{started['build_id']}", lambda b: b["state"] != "running", 120)
     result = done["result"]
     assert done["state"] == "failed" and result["error_type"] == "WarehouseError"
     assert "cannot create its directory" in result["error"] and "\n" not in result["error"]

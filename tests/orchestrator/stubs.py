@@ -9,8 +9,11 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from etl_common.contract import BuildStatus, LoadStatus
 
 Handler = Callable[["Stub", str, str, bytes], tuple[int, Any]]
 
@@ -81,3 +84,23 @@ def hanging(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
     """A service that accepts connections and answers nothing until the test ends."""
     stub.release.wait(timeout=60)
     return 503, {"detail": "released"}
+
+
+def load_status(load_id: str, state: str, **fields: Any) -> dict[str, Any]:
+    """A loader answer as the contract shapes it (`etl_common.contract.LoadStatus`)."""
+    status = LoadStatus(
+        load_id=load_id, state=state, started_at=datetime.now(UTC), output="stub", **fields
+    )
+    return status.model_dump(mode="json")
+
+
+def build_status(build_id: str, state: str, **fields: Any) -> dict[str, Any]:
+    """A dbt-runner answer as the contract shapes it (`etl_common.contract.BuildStatus`)."""
+    status = BuildStatus(
+        build_id=build_id,
+        state=state,
+        manifest_uri=fields.pop("manifest_uri", "gs://stub/manifests/m.json"),
+        started_at=datetime.now(UTC),
+        **fields,
+    )
+    return status.model_dump(mode="json")

@@ -13,8 +13,6 @@ import os
 import re
 import signal
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,69 +21,15 @@ import httpx
 import pytest
 
 from dev_stack.double import run_double
-from dev_stack.follow import summarize
 from dev_stack.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
-from etl_common.storage import open_store
 
 from ..service_harness import REPO
 from .harness import Backend, kill_hard, orchestrator_at
-from .stubs import Stub, stub_server
+from .stand_ins import LOAD, loader_stand_in, record_of, runner_stand_in, until
+from .stubs import stub_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator]
-LOAD = "20261201T000000Z-aaaaaa"
 TTL_S = 3.0  # the harness's ORCHESTRATOR_LEASE_TTL_S
-
-
-def _loader_stand_in(root: str, finish: threading.Event) -> Callable[..., tuple[int, Any]]:
-    """Extraction `running` until `finish` is set, then succeeded with a manifest."""
-
-    def handler(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
-        if path == "/healthz":
-            return 200, {"status": "ok"}
-        if (method, path) == ("POST", "/runs"):
-            return 202, {"load_id": LOAD, "state": "running"}
-        if (method, path) == ("GET", f"/runs/{LOAD}"):
-            if not finish.is_set():
-                return 200, {
-                    "state": "running",
-                    "rows": {"commits": 1},
-                    "pages": {"commits": "1/9"},
-                }
-            return 200, {
-                "state": "succeeded",
-                "manifest_uri": f"{root}/manifests/{LOAD}.json",
-                "rows": {"commits": 9},
-                "pages": {"commits": "9/9"},
-                "requests": 9,
-            }
-        return 404, {"detail": f"no run {path}"}
-
-    return handler
-
-
-def _runner_stand_in(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
-    if path == "/healthz":
-        return 200, {"status": "ok"}
-    if (method, path) == ("POST", "/runs"):
-        return 202, {"id": "b-1", "state": "running"}
-    if (method, path) == ("GET", "/runs/b-1"):
-        result = {"result_uri": "gs://x/build-results/r.json", "dbt": {"counts": {"test:pass": 3}}}
-        return 200, {"state": "succeeded", "result": result}
-    return 404, {"detail": f"no build {path}"}
-
-
-def _record(root: str, run_id: str) -> dict[str, Any]:
-    return json.loads(open_store(root).get_bytes(f"orchestrator/runs/{run_id}.json"))  # type: ignore[no-any-return]
-
-
-def _until(what: str, probe: Callable[[], Any], timeout_s: float = 20.0) -> Any:
-    """Poll `probe` until it returns something truthy; fail naming `what` after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := probe():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout_s:g} s")
 
 
 def _logged(log: Path, message: str) -> bool:
@@ -107,9 +51,9 @@ def _takeover_notes(record: dict[str, Any]) -> list[re.Match[str]]:
 def _drive_one_run(url: str, root: str) -> tuple[str, dict[str, Any]]:
     """Start a pipeline run and wait until its record shows the extraction being followed."""
     run_id = httpx.post(url + "/run", timeout=10).json()["run_id"]
-    record = _until(
+    record = until(
         "the first orchestrator follows the extraction",
-        lambda: (r := _record(root, run_id))["steps"]["extract"]["remote_id"] == LOAD and r,
+        lambda: (r := record_of(root, run_id))["steps"]["extract"]["remote_id"] == LOAD and r,
     )
     return run_id, record
 
@@ -119,8 +63,8 @@ def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_a
 ) -> None:
     root, finish = gcs_env.root(), threading.Event()
     with (
-        stub_server(_loader_stand_in(root, finish)) as loader,
-        stub_server(_runner_stand_in) as runner,
+        stub_server(loader_stand_in(root, finish)) as loader,
+        stub_server(runner_stand_in) as runner,
     ):
         first, url_a = orchestrator_at(
             root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-a"
@@ -134,9 +78,9 @@ def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_a
             with running(second, http_ok(url_b + "/healthz"), timeout_s=60):
                 b_up = datetime.now(UTC)
                 # B has run its startup recovery: the run is still A's, untouched.
-                record = _record(root, run_id)
+                record = record_of(root, run_id)
                 assert record["owner"] == owner_a and record["notes"] == [], record
-                _until(
+                until(
                     "B reports it leaves the run alone",
                     lambda: _logged(tmp_path / "orch-b.log", "run is driven by another"),
                 )
@@ -145,22 +89,22 @@ def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_a
                 refused = httpx.post(url_b + "/run", timeout=10)
                 assert refused.status_code == 409 and refused.json()["detail"]["run_id"] == run_id
                 # A keeps renewing for more than a whole lease after B came up; B never steps in.
-                _until(
+                until(
                     "A renews its lease past a full TTL after B started",
                     lambda: (
-                        datetime.fromisoformat(_record(root, run_id)["lease_expires_at"])
+                        datetime.fromisoformat(record_of(root, run_id)["lease_expires_at"])
                         > b_up + timedelta(seconds=TTL_S + 1)
                     ),
                 )
-                record = _record(root, run_id)
+                record = record_of(root, run_id)
                 assert record["owner"] == owner_a and record["notes"] == [], record
                 last_lease_a = datetime.fromisoformat(record["lease_expires_at"])
 
                 kill_hard(first)  # no shutdown hook: the lease is left to expire
                 killed = datetime.now(UTC)
-                record = _until(
+                record = until(
                     "B takes the run over",
-                    lambda: (r := _record(root, run_id))["owner"] != owner_a and r,
+                    lambda: (r := record_of(root, run_id))["owner"] != owner_a and r,
                 )
                 (note,) = _takeover_notes(record)
                 assert note[1] == owner_a and note[2] == "extract"
@@ -172,9 +116,9 @@ def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_a
                 assert expired > killed - timedelta(seconds=TTL_S)  # A's last lease, not older
 
                 finish.set()  # the extraction ends: B drives the run to its end
-                done = _until(
+                done = until(
                     "B finishes the run",
-                    lambda: (r := _record(root, run_id))["state"] != "running" and r,
+                    lambda: (r := record_of(root, run_id))["state"] != "running" and r,
                 )
         posts = (loader.count("POST", "/runs"), runner.count("POST", "/runs"))
     assert done["state"] == "succeeded" and done["owner"] == note[4], done
@@ -189,8 +133,8 @@ def test_owner_paused_past_its_lease_cannot_overwrite_the_new_owner(
 ) -> None:
     root, finish = gcs_env.root(), threading.Event()
     with (
-        stub_server(_loader_stand_in(root, finish)) as loader,
-        stub_server(_runner_stand_in) as runner,
+        stub_server(loader_stand_in(root, finish)) as loader,
+        stub_server(runner_stand_in) as runner,
     ):
         first, url_a = orchestrator_at(
             root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-a"
@@ -207,24 +151,24 @@ def test_owner_paused_past_its_lease_cannot_overwrite_the_new_owner(
             assert first.proc is not None
             os.killpg(first.proc.pid, signal.SIGSTOP)  # frozen, as a VM that stalls
             try:
-                taken = _until(
+                taken = until(
                     "B takes the run over from the frozen A",
-                    lambda: (r := _record(root, run_id))["owner"] != owner_a and r,
+                    lambda: (r := record_of(root, run_id))["owner"] != owner_a and r,
                 )
             finally:
                 os.killpg(first.proc.pid, signal.SIGCONT)
-            _until(
+            until(
                 "A notices, on waking, that the run is not its own any more",
                 lambda: _logged(tmp_path / "orch-a.log", "lease lost"),
             )
-            record = _record(root, run_id)
+            record = record_of(root, run_id)
             assert record["owner"] == taken["owner"] and record["notes"] == taken["notes"]
             view = httpx.get(f"{url_a}/runs/{run_id}", timeout=10).json()
             assert view["owner"] == taken["owner"], "A answers from the bucket, not its stale copy"
             finish.set()
-            done = _until(
+            done = until(
                 "B finishes the run",
-                lambda: (r := _record(root, run_id))["state"] != "running" and r,
+                lambda: (r := record_of(root, run_id))["state"] != "running" and r,
             )
         posts = loader.count("POST", "/runs")
     assert done["state"] == "succeeded" and done["owner"] == taken["owner"], done
@@ -275,9 +219,9 @@ def test_loader_restarted_or_gone_mid_run_fails_the_run_as_transient(
             running(orch, http_ok(url + "/healthz"), timeout_s=60),
         ):
             run_id = httpx.post(url + "/run", timeout=10).json()["run_id"]
-            load_id = _until(
+            load_id = until(
                 "the extraction is followed",
-                lambda: _record(root, run_id)["steps"]["extract"]["remote_id"],
+                lambda: record_of(root, run_id)["steps"]["extract"]["remote_id"],
             )
             kill_hard(loader)
             again = _loader(port, source, tmp_path, "loader-again")
@@ -286,9 +230,9 @@ def test_loader_restarted_or_gone_mid_run_fails_the_run_as_transient(
             try:
                 if restart:
                     again.wait_ready(http_ok(loader_url + "/healthz"), timeout_s=60)
-                record = _until(
+                record = until(
                     "the run ends",
-                    lambda: (r := _record(root, run_id))["state"] != "running" and r,
+                    lambda: (r := record_of(root, run_id))["state"] != "running" and r,
                     timeout_s=30,
                 )
             finally:
@@ -307,64 +251,3 @@ def test_loader_restarted_or_gone_mid_run_fails_the_run_as_transient(
         ), record["error"]
     assert "\n" not in record["error"]
     assert record["steps"]["build"]["state"] == "pending"
-
-
-def test_a_build_the_dbt_runner_reports_transient_fails_the_run_as_transient(
-    tmp_path: Path,
-) -> None:
-    root, finish = str(tmp_path / "bucket"), threading.Event()
-    finish.set()  # the extraction succeeds at once
-
-    def runner(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
-        if (method, path) == ("GET", "/runs/b-1"):
-            result = {
-                "state": "failed",
-                "error": "the warehouse is locked by another build (pid 42 since 12:00:00)",
-                "error_type": "WarehouseBusy",
-                "transient": True,
-            }
-            return 200, {"state": "failed", "result": result}
-        return _runner_stand_in(stub, method, path, body)
-
-    with stub_server(_loader_stand_in(root, finish)) as loader, stub_server(runner) as build:
-        orch, url = orchestrator_at(root, loader.url, build.url, tmp_path)
-        with running(orch, http_ok(url + "/healthz"), timeout_s=60):
-            run_id = httpx.post(url + "/run", timeout=10).json()["run_id"]
-            record = _until(
-                "the run ends", lambda: (r := _record(root, run_id))["state"] != "running" and r
-            )
-    assert record["state"] == "failed" and record["transient"] is True, record
-    assert record["steps"]["build"]["transient"] is True
-    assert record["steps"]["build"]["error_type"] == "WarehouseBusy"
-    assert record["error"] == (
-        "build: the warehouse is locked by another build (pid 42 since 12:00:00)"
-    )
-
-
-def test_a_load_that_succeeded_with_warnings_makes_a_run_that_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root, finish = str(tmp_path / "bucket"), threading.Event()
-    finish.set()
-    warning = "pull_requests.title: present in 0 of 12 rows (the previous load had it in all)"
-    loader_answers = _loader_stand_in(root, finish)
-
-    def loader(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
-        code, answer = loader_answers(stub, method, path, body)
-        if answer.get("state") == "succeeded":
-            answer = {**answer, "warnings": [warning]}
-        return code, answer
-
-    with stub_server(loader) as extract, stub_server(_runner_stand_in) as build:
-        orch, url = orchestrator_at(root, extract.url, build.url, tmp_path)
-        with running(orch, http_ok(url + "/healthz"), timeout_s=60):
-            run_id = httpx.post(url + "/run", timeout=10).json()["run_id"]
-            _until("the run ends", lambda: _record(root, run_id)["state"] != "running")
-            view = httpx.get(f"{url}/runs/{run_id}", timeout=10).json()
-    record = _record(root, run_id)
-    assert record["state"] == "succeeded" and record["warnings"] == [warning]
-    assert record["steps"]["extract"]["warnings"] == [warning]
-    summarize(view, None)
-    printed = capsys.readouterr().out
-    assert f"{run_id}: SUCCEEDED WITH WARNINGS" in printed
-    assert f"  warnings: {warning}" in printed

@@ -103,7 +103,7 @@ def test_with_orchestrator_url_it_only_triggers_follows_and_fails_loudly(
             text=True,
             timeout=60,
         )
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 75, done.stdout + done.stderr  # the loader down: transient
     assert f"triggering and following {url} (nothing is started)" in done.stdout
     assert "FAILED" in done.stdout and "loader" in done.stdout and "error:" in done.stdout
     assert not (tmp_path / "data").exists()

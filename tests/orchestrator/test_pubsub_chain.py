@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from .pubsub_emulator import (
     publish_finalize,
     run_pubsub_emulator,
 )
+from .stand_ins import until
 
 pytestmark = [
     pytest.mark.slow,
@@ -43,15 +43,6 @@ pytestmark = [
 def _event_lines(log: Path, name: str) -> list[dict[str, Any]]:
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     return [x for x in lines if x.get("message") == "storage event" and x.get("object") == name]
-
-
-def _wait(check: Any, timeout_s: float = 60) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not observed within {timeout_s}s")
 
 
 def test_finalize_events_through_pubsub_build_once_and_refuse_the_older(
@@ -79,7 +70,11 @@ def _chain(be: Backend, pubsub: str, log: Path) -> None:
     with orchestrator(be, root) as url:
         create_push_subscription(pubsub, url + "/pubsub/push")
         newer = extract_manifest(be, root)  # 4 data files + 1 manifest, published concurrently
-        run = _wait(lambda: [r for r in get(url + "/runs") if r["state"] != "running"])[0]
+        run = until(
+            "a run ends",
+            lambda: [r for r in get(url + "/runs") if r["state"] != "running"],
+            60,
+        )[0]
         assert run["trigger"] == "event" and run["state"] == "succeeded", run
         assert run["manifest_uri"] == newer
         newer_load = newer.rpartition("/")[2].removesuffix(".json")
@@ -90,21 +85,25 @@ def _chain(be: Backend, pubsub: str, log: Path) -> None:
         for _ in range(2):  # the producer delivers the newer manifest twice more
             publish_finalize(pubsub, *manifest_object(newer))
         publish_finalize(pubsub, *manifest_object(older))  # and the older one, late
-        refused = _wait(
+        refused = until(
+            "the older manifest refused",
             lambda: [
                 r
                 for r in get(url + "/runs")
                 if r["manifest_uri"] == older and r["state"] != "running"
-            ]
+            ],
+            60,
         )[0]
         assert refused["state"] == "failed"
         assert "older than the loaded" in refused["steps"]["build"]["error"]
         newer_name = manifest_object(newer)[1]
-        dups = _wait(
+        dups = until(
+            "two duplicate deliveries answered",
             lambda: (
                 [x for x in _event_lines(log, newer_name) if x["event_status"] == "duplicate"][1:]
                 or None
-            )
+            ),
+            60,
         )
         assert all(x["run_id"] == run["run_id"] and x["http_status"] == 200 for x in dups)
         assert len(get(url + "/runs")) == 2

@@ -54,7 +54,7 @@ def test_service_url_credentials_reach_no_record_log_readiness_or_stdout(tmp_pat
                 timeout=60,
             )
     out = done.stdout + done.stderr
-    assert done.returncode == 1, out
+    assert done.returncode == 75, out  # the loader is down: worth retrying
     assert f"triggering and following {url} (nothing is started)" in done.stdout
     assert re.search(rf"run \S+ started on {re.escape(url)}\n", done.stdout), done.stdout
     (record_path,) = (root / "orchestrator" / "runs").glob("*.json")

@@ -13,14 +13,14 @@ import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, TypeAlias
 
 import duckdb
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
-from pydantic import BaseModel, Field
 
-from dbt_runner.run import BuildResult, run_manifest
+from dbt_runner.run import run_manifest
 from dbt_runner.settings import RunnerSettings, get_settings
+from etl_common.contract import BuildBusy, BuildRequest, BuildStatus
 from etl_common.errors import EtlError
 from etl_common.logs import one_line
 from etl_common.readiness import CachedCheck, DependencyChecks
@@ -37,21 +37,7 @@ from etl_common.storage import open_store
 log = logging.getLogger(__name__)
 
 
-class RunRequest(BaseModel):
-    manifest: str = Field(description="Local path or gs:// URI of a manifest")
-    target: Literal["dev", "prod"] | None = None
-    force: bool = False
-
-
-class RunStatus(BaseModel):
-    id: str
-    state: Literal["running", "succeeded", "failed", "already_loaded"]
-    manifest: str
-    submitted_at: datetime
-    result: BuildResult | None = None
-
-
-Builds: TypeAlias = SingleFlight[RunStatus]
+Builds: TypeAlias = SingleFlight[BuildStatus]
 
 
 def _builds(request: Request) -> Builds:
@@ -130,44 +116,54 @@ def _warehouse_readable(path: Path) -> tuple[bool, str]:
 @runs.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=RunStatus,
+    response_model=BuildStatus,
     responses={409: {"description": "A build is running; retry when it finishes"}},
     summary="Load a manifest into raw and run dbt build",
 )
-async def start(body: RunRequest, settings: SettingsDep, builds: BuildsDep) -> RunStatus:
+async def start(body: BuildRequest, settings: SettingsDep, builds: BuildsDep) -> BuildStatus:
     if builds.current is not None:
         running = builds.by_id[builds.current]
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail={
-                "message": "a build is already running; dbt cannot run two builds in one process",
-                "running_id": running.id,
-                "running_manifest": running.manifest,
-            },
+        busy = BuildBusy(
+            message="a build is already running; dbt cannot run two builds in one process",
+            build_id=running.build_id,
+            manifest_uri=running.manifest_uri,
         )
-    run = RunStatus(
-        id=secrets.token_hex(6),
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=busy.model_dump())
+    run = BuildStatus(
+        build_id=secrets.token_hex(6),
         state="running",
-        manifest=body.manifest,
-        submitted_at=datetime.now(UTC),
+        manifest_uri=body.manifest_uri,
+        started_at=datetime.now(UTC),
     )
-    builds.start(run.id, run, _execute(run, body, settings))
+    builds.start(run.build_id, run, _execute(run, body, settings))
     return run
 
 
-async def _execute(run: RunStatus, body: RunRequest, settings: RunnerSettings) -> None:
-    # run_manifest turns every failure, crashes included, into its result: nothing to catch here.
-    run.result = await asyncio.to_thread(
-        run_manifest, body.manifest, settings, target=body.target, force=body.force
-    )
-    run.state = run.result.state
+async def _execute(run: BuildStatus, body: BuildRequest, settings: RunnerSettings) -> None:
+    """run_manifest turns every failure into its result; only a crash outside it (a bug) is caught
+    here, so the status still ends, with the cause, as the loader's does."""
+    try:
+        run.result = await asyncio.to_thread(
+            run_manifest, body.manifest_uri, settings, target=body.target, force=body.force
+        )
+        run.state = run.result.state
+        run.error, run.error_type = run.result.error, run.result.error_type
+        run.transient = run.result.transient
+    except Exception as exc:
+        log.exception("build crashed", extra={"manifest": body.manifest_uri})
+        run.state, run.error, run.error_type = "failed", one_line(repr(exc)), type(exc).__name__
+        run.transient = False
+    finally:
+        run.finished_at = datetime.now(UTC)
 
 
-@runs.get("/{run_id}", response_model=RunStatus, summary="State and result of one build")
-async def get_run(run_id: str, builds: BuildsDep) -> RunStatus:
-    if run_id not in builds.by_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no build {run_id} in this process")
-    return builds.by_id[run_id]
+@runs.get("/{build_id}", response_model=BuildStatus, summary="State and result of one build")
+async def get_run(build_id: str, builds: BuildsDep) -> BuildStatus:
+    if build_id not in builds.by_id:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no build {build_id} in this process"
+        )
+    return builds.by_id[build_id]
 
 
 def create_app() -> FastAPI:

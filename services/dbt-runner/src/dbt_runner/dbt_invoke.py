@@ -22,31 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from etl_common.contract import DbtResult, NodeResult
 
 _DBT_LOCK = threading.Lock()
 _dbt_log = logging.getLogger("dbt")
 _LEVELS = {"info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
-
-
-class NodeResult(BaseModel):
-    unique_id: str
-    resource_type: str
-    status: str
-    seconds: float
-    rows_affected: int | None = None
-    failures: int | None = None
-    message: str | None = None
-    compiled_sql: str | None = None
-
-
-class DbtResult(BaseModel):
-    command: list[str]
-    success: bool
-    seconds: float
-    counts: dict[str, int] = Field(default_factory=dict, description="nodes per `<type>:<status>`")
-    nodes: list[NodeResult] = Field(default_factory=list)
-    error: str | None = None
 
 
 def dbt_args(

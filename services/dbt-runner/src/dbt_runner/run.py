@@ -17,9 +17,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from dbt_runner.dbt_invoke import DbtResult, dbt_args, invoke
 from dbt_runner.duckdb_load import load_raw, mark_built
@@ -29,6 +26,7 @@ from dbt_runner.manifest_check import VerifiedLoad, split_manifest_uri, verify_a
 from dbt_runner.settings import RunnerSettings
 from dbt_runner.snowflake_load import discard_snowflake, publish_snowflake, stage_raw_snowflake
 from dbt_runner.snowflake_settings import get_snowflake_settings
+from etl_common.contract import BuildResult, RawLoad
 from etl_common.errors import EtlError
 from etl_common.logs import log_context, one_line
 from etl_common.manifest import new_load_id
@@ -36,44 +34,6 @@ from etl_common.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 RESULTS_DIR = "build-results"  # beside manifests/, outside it: consumers react only to manifests
-
-
-class RawLoad(BaseModel):
-    status: Literal["loaded", "already_loaded"]
-    rows: dict[str, int] = Field(default_factory=dict)
-    seconds: float
-    previous_load_id: str | None = None
-
-    @classmethod
-    def of(cls, outcome: LoadOutcome) -> RawLoad:
-        return cls(
-            status=outcome.status,
-            rows=outcome.rows,
-            seconds=round(outcome.seconds, 3),
-            previous_load_id=outcome.previous_load_id,
-        )
-
-
-class BuildResult(BaseModel):
-    manifest_uri: str
-    load_id: str | None = None
-    manifest_sha256: str | None = None
-    attempt: str = Field(description="This attempt's id, sortable by time")
-    target: str
-    state: Literal["succeeded", "failed", "already_loaded"]
-    started_at: datetime
-    finished_at: datetime
-    timings_s: dict[str, float] = Field(default_factory=dict)
-    raw_load: RawLoad | None = None
-    dbt: DbtResult | None = None
-    error: str | None = Field(default=None, description="Why it failed, on one line")
-    error_type: str | None = None
-    transient: bool = Field(default=False, description="A later attempt may succeed")
-    result_uri: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.state in ("succeeded", "already_loaded")
 
 
 class _Attempt:
@@ -190,7 +150,7 @@ def _build_duckdb(
                     previous_load_id=previous,
                     threads=settings.threads,
                 )
-            attempt.set(raw_load=RawLoad.of(outcome))
+            attempt.set(raw_load=_raw_load(outcome))
             dbt = build(settings, "dev", duckdb_path=copy)
             if not attempt.dbt("dbt_build", dbt):  # the copy is dropped: readers keep the old state
                 return
@@ -217,7 +177,7 @@ def _build_snowflake(
     if build_set is None:
         _already(attempt, outcome.previous_load_id)
         return
-    attempt.set(raw_load=RawLoad.of(outcome))
+    attempt.set(raw_load=_raw_load(outcome))
     try:
         dbt = build(settings, attempt.target, env=build_set.dbt_env())
         if not attempt.dbt("dbt_build", dbt):  # never published: readers keep the previous state
@@ -233,6 +193,15 @@ def _build_snowflake(
         attempt.set(state="succeeded")
     finally:
         discard_snowflake(sf, build_set)
+
+
+def _raw_load(outcome: LoadOutcome) -> RawLoad:
+    return RawLoad(
+        status=outcome.status,
+        rows=outcome.rows,
+        seconds=round(outcome.seconds, 3),
+        previous_load_id=outcome.previous_load_id,
+    )
 
 
 def _already(attempt: _Attempt, previous: str | None) -> None:

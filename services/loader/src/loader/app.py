@@ -13,12 +13,12 @@ import logging
 import traceback
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, TypeAlias
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
-from pydantic import BaseModel, Field
 
+from etl_common.contract import LoadRequest, LoadStatus
 from etl_common.errors import EtlError
 from etl_common.logs import one_line
 from etl_common.manifest import new_load_id
@@ -34,34 +34,7 @@ from loader.settings import LoaderSettings, get_settings
 log = logging.getLogger(__name__)
 
 
-class RunRequest(BaseModel):
-    output: str | None = Field(default=None, description="Override LOADER_OUTPUT for this run")
-
-
-class RunStatus(BaseModel):
-    load_id: str
-    state: Literal["running", "succeeded", "failed"]
-    started_at: datetime
-    finished_at: datetime | None = None
-    output: str
-    manifest_uri: str | None = None
-    rows: dict[str, int] = Field(default_factory=dict)
-    pages: dict[str, str] = Field(default_factory=dict)
-    requests: int | None = None
-    outcome: str | None = Field(
-        default=None,
-        description="One line once finished: `succeeded`, `succeeded with warnings: …` or the error",
-    )
-    warnings: list[str] = Field(
-        default_factory=list,
-        description="Drift findings that did not block the load (fields no mart depends on), one each",
-    )
-    error: str | None = None
-    error_type: str | None = None
-    transient: bool | None = None
-
-
-Runs: TypeAlias = SingleFlight[RunStatus]
+Runs: TypeAlias = SingleFlight[LoadStatus]
 
 
 def _runs(request: Request) -> Runs:
@@ -121,20 +94,20 @@ async def _check_source(settings: LoaderSettings) -> tuple[bool, str]:
 @runs_router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=RunStatus,
+    response_model=LoadStatus,
     summary="Start one extraction",
     responses={409: {"description": "A run is in progress"}},
 )
 async def start_run(
-    request: Request, settings: SettingsDep, runs: RunsDep, body: RunRequest | None = None
-) -> RunStatus:
+    request: Request, settings: SettingsDep, runs: RunsDep, body: LoadRequest | None = None
+) -> LoadStatus:
     if runs.current is not None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             detail={"message": "an extraction is already running", "load_id": runs.current},
         )
     load_id = new_load_id()
-    run = RunStatus(
+    run = LoadStatus(
         load_id=load_id,
         state="running",
         started_at=datetime.now(UTC),
@@ -156,7 +129,7 @@ async def start_run(
     return run
 
 
-async def _execute(run: RunStatus, req: ExtractRequest, active: set[asyncio.Task[None]]) -> None:
+async def _execute(run: LoadStatus, req: ExtractRequest, active: set[asyncio.Task[None]]) -> None:
     def on_progress(progress: dict[str, EntityProgress]) -> None:
         run.rows = {e: p.rows for e, p in progress.items()}
         run.pages = {
@@ -213,16 +186,16 @@ async def _execute(run: RunStatus, req: ExtractRequest, active: set[asyncio.Task
 
 
 @runs_router.get(
-    "/{load_id}", response_model=RunStatus, summary="State, counts and errors of one run"
+    "/{load_id}", response_model=LoadStatus, summary="State, counts and errors of one run"
 )
-async def get_run(load_id: str, runs: RunsDep) -> RunStatus:
+async def get_run(load_id: str, runs: RunsDep) -> LoadStatus:
     if load_id not in runs.by_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no run {load_id} in this process")
     return runs.by_id[load_id]
 
 
-@runs_router.get("", response_model=list[RunStatus], summary="Runs of this process, newest first")
-async def list_runs(runs: RunsDep) -> list[RunStatus]:
+@runs_router.get("", response_model=list[LoadStatus], summary="Runs of this process, newest first")
+async def list_runs(runs: RunsDep) -> list[LoadStatus]:
     return sorted(runs.by_id.values(), key=lambda r: r.started_at, reverse=True)
 
 

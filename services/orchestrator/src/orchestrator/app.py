@@ -115,7 +115,7 @@ async def start_run(engine: EngineDep) -> StartedRun:
 
 @runs.get("/runs", response_model=list[RunView], summary="All runs, newest first")
 async def list_runs(engine: EngineDep, limit: int = 50) -> list[RunView]:
-    ordered = sorted(engine.runs.values(), key=lambda r: r.created_at, reverse=True)
+    ordered = sorted(engine.runs.values(), key=lambda r: r.started_at, reverse=True)
     return [_view(engine, r) for r in ordered[:limit]]
 
 

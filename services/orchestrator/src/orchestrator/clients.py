@@ -9,13 +9,15 @@ Every URL in a message goes through `etl_common.urls.redact`: a configured URL m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from etl_common.errors import EtlError
 from etl_common.urls import redact, redact_text
 
+Answer = TypeVar("Answer", bound=BaseModel)
 _TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # Polls and probes are few (probes are cached and single-flight); a small pool bounds what one
 # orchestrator can ask of a service at once.
@@ -28,6 +30,11 @@ class ServiceError(EtlError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class MalformedAnswer(ServiceError):
+    """A 2xx answer that is not what the contract (`etl_common.contract`) says: asking again will
+    not mend it."""
 
 
 class ServiceUnavailable(EtlError):
@@ -66,7 +73,8 @@ class ServiceClient:
             await self._client.aclose()
             self._client = None
 
-    async def call(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+    async def call(self, method: str, path: str, answer: type[Answer], json: Any = None) -> Answer:
+        """The answer validated against its contract model; `MalformedAnswer` names what is off."""
         url = self.base_url + path
         shown = self.shown_url + path
         try:
@@ -86,8 +94,12 @@ class ServiceClient:
                 + redact_text(response.text[:500]),
                 response.status_code,
             )
-        body: dict[str, Any] = response.json()
-        return body
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise MalformedAnswer(
+                f"{self.name}: malformed answer on {shown}: {_first_problem(exc)}"
+            ) from None
 
     async def reachable(self, timeout_s: float = 5.0) -> tuple[bool, str]:
         try:
@@ -95,6 +107,14 @@ class ServiceClient:
             return response.status_code == 200, f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             return False, f"{type(exc).__name__}: {redact_text(str(exc)) or 'no detail'}"
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """One line naming the first field that is off (and how many more are)."""
+    problems = exc.errors()
+    where = ".".join(str(part) for part in problems[0]["loc"]) or "body"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{where}: {problems[0]['msg']}{more}"
 
 
 def clients(loader_url: str, dbt_runner_url: str) -> tuple[ServiceClient, ServiceClient]:

@@ -21,32 +21,21 @@ import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
 
 from etl_common.errors import EtlError
 from etl_common.urls import redact_text
-from orchestrator.clients import (
-    ServiceBusy,
-    ServiceClient,
-    ServiceError,
-    ServiceUnavailable,
-    clients,
-)
-from orchestrator.models import Run, Step, now
+from orchestrator import steps
+from orchestrator.clients import clients
+from orchestrator.models import Run, now
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.state import RecordChanged, RunStore
 
 log = logging.getLogger(__name__)
-_SAVE_EVERY_S = 2.0
 _SHUTDOWN_GRACE_S = 5.0
 
 
 class LeaseLost(Exception):
     """Another instance owns the run now: stop driving it and write nothing more to it."""
-
-
-class ServiceRestarted(ServiceUnavailable):
-    """The service no longer knows the remote step: it restarted (or another instance answered)."""
 
 
 def _at(moment: datetime | None) -> str:
@@ -183,11 +172,8 @@ class Engine:
         try:
             for step_name, step in run.steps.items():
                 if step.state in ("pending", "running"):
-                    await (
-                        self._extract(run, step)
-                        if step_name == "extract"
-                        else self._build(run, step)
-                    )
+                    take = steps.extract if step_name == "extract" else steps.build
+                    await take(self, run, step)
                 if step.state == "failed":
                     run.finish("failed", f"{step_name}: {step.error}", step.transient)
                     break
@@ -231,146 +217,11 @@ class Engine:
             step.end("failed", error, error_type=error_type, transient=transient)
         run.finish("failed", f"{step_name}: {error}", transient)
 
-    async def _extract(self, run: Run, step: Step) -> None:
-        if step.state == "pending" and self.settings.cloud_run_loader_job:
-            from orchestrator.cloudrun import run_loader_job
-
-            step.begin(await asyncio.to_thread(run_loader_job, self.settings))
-            step.end("submitted")
-            run.notes.append("loader job submitted; its manifest's storage event starts the build")
-            return
-        if step.state == "pending":
-            body = await self.loader.call("POST", "/runs", {"output": self.settings.root})
-            step.begin(body["load_id"])
-            await self.persist(run)
-        body = await self._follow(
-            run, self.loader, "load", step, self._on_extract, self.settings.extract_timeout_s
-        )
-        self._on_extract(step, body)
-        if body["state"] == "succeeded":
-            run.manifest_uri = body["manifest_uri"]
-            step.end(
-                "succeeded", requests=body.get("requests"), warnings=body.get("warnings") or []
-            )
-        else:
-            error = body.get("error")
-            step.end(
-                "failed",
-                redact_text(error) if error else error,
-                error_type=body.get("error_type"),
-                transient=body.get("transient"),
-            )
-        await self.persist(run)
-
-    @staticmethod
-    def _on_extract(step: Step, body: dict[str, Any]) -> None:
-        step.rows, step.pages = body.get("rows") or {}, body.get("pages") or {}
-
-    async def _build(self, run: Run, step: Step) -> None:
-        if run.manifest_uri is None:
-            raise ServiceError("no manifest to build from")
-        if step.state == "pending":
-            await self.start_build(run, step, wait_busy_s=self.settings.busy_retry_s)
-            await self.persist(run)
-        if step.state != "running":
-            return
-        body = await self._follow(
-            run, self.runner, "build", step, None, self.settings.build_timeout_s
-        )
-        result = body.get("result") or {}
-        run.result_uri = result.get("result_uri")
-        dbt = result.get("dbt") or {}
-        raw = result.get("raw_load") or {}
-        fields: dict[str, Any] = {"counts": dbt.get("counts") or {}, "rows": raw.get("rows") or {}}
-        if body["state"] in ("succeeded", "already_loaded"):
-            step.end(body["state"], **fields)
-        else:
-            step.end(
-                "failed",
-                redact_text(result.get("error") or "the build crashed (see dbt-runner log)"),
-                error_type=result.get("error_type"),
-                transient=bool(result.get("transient", False)),
-                **fields,
-            )
-        await self.persist(run)
-
-    async def start_build(self, run: Run, step: Step, *, wait_busy_s: float) -> None:
-        """Start a build of `run.manifest_uri`, or follow the one already building that manifest."""
-        if self.settings.dbt_runner_mode == "cloud_run_job":
-            from orchestrator.cloudrun import run_build_job
-
-            execution = await asyncio.to_thread(
-                run_build_job, self.settings, run.manifest_uri or ""
-            )
-            step.begin(execution)
-            step.end("submitted")
-            return
-        deadline = time.monotonic() + wait_busy_s
-        while True:
-            try:
-                body = await self.runner.call("POST", "/runs", {"manifest": run.manifest_uri})
-                step.begin(body["id"])
-                return
-            except ServiceBusy as busy:
-                detail = busy.detail if isinstance(busy.detail, dict) else {}
-                if detail.get("running_manifest") == run.manifest_uri:
-                    step.begin(detail.get("running_id"))
-                    run.notes.append(
-                        f"followed build {detail.get('running_id')} already running "
-                        "for this manifest"
-                    )
-                    return
-                if time.monotonic() >= deadline:
-                    raise
-            await asyncio.sleep(1.0)
-
-    async def _follow(
-        self,
-        run: Run,
-        client: ServiceClient,
-        what: str,
-        step: Step,
-        on_body: Any,
-        timeout_s: float,
-    ) -> dict[str, Any]:
-        """Poll a remote run until it leaves `running`; ride out short outages, never past a deadline.
-
-        A service that answers 404 for the remote id restarted (it keeps its runs in memory), and one
-        unreachable for longer than the grace may have too: both fail the step as transient."""
-        path = f"/runs/{step.remote_id}"
-        grace = self.settings.unreachable_grace_s
-        deadline = time.monotonic() + timeout_s
-        last_ok = last_save = time.monotonic()
-        while time.monotonic() < deadline:
-            try:
-                body: dict[str, Any] = await client.call("GET", path)
-                last_ok = time.monotonic()
-            except ServiceError as exc:
-                if exc.status != 404:
-                    raise
-                raise ServiceRestarted(
-                    f"{client.name} restarted during the run: it no longer knows "
-                    f"{what} {step.remote_id}"
-                ) from exc
-            except ServiceUnavailable as exc:
-                if time.monotonic() - last_ok > grace:
-                    raise ServiceUnavailable(
-                        f"{client.name} unreachable for more than {grace:g} s while following "
-                        f"{what} {step.remote_id} (stopped or restarting?): {exc}"
-                    ) from exc
-                body = {"state": "running"}
-            else:
-                if body["state"] != "running":
-                    return body
-                if on_body is not None:
-                    on_body(step, body)
-            if time.monotonic() - last_save > _SAVE_EVERY_S:
-                await self._save_quietly(run)
-                if run.run_id in self.lost:
-                    raise LeaseLost(f"run {run.run_id} is driven by another orchestrator now")
-                last_save = time.monotonic()
-            await asyncio.sleep(self.settings.poll_interval_s)
-        raise ServiceUnavailable(f"{client.name}: {path} still running after {timeout_s:.0f} s")
+    async def keep_alive(self, run: Run) -> None:
+        """A followed step's periodic save; `LeaseLost` once another instance drives the run."""
+        await self._save_quietly(run)
+        if run.run_id in self.lost:
+            raise LeaseLost(f"run {run.run_id} is driven by another orchestrator now")
 
     # -- recovery and takeover -------------------------------------------------------------------
 

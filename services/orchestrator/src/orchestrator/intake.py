@@ -16,6 +16,7 @@ from etl_common.errors import EtlError
 from orchestrator.engine import Engine
 from orchestrator.events import classify
 from orchestrator.models import ObjectRef, Run, Step
+from orchestrator.steps import start_build
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ async def handle_object(
             }
     step = run.steps["build"]
     try:
-        await engine.start_build(run, step, wait_busy_s=0)
+        await start_build(engine, run, step, wait_busy_s=0)
     except EtlError as exc:
         step.end("failed", str(exc), error_type=type(exc).__name__, transient=exc.transient)
         run.finish("failed", f"build: {exc}", exc.transient)

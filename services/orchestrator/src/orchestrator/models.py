@@ -12,7 +12,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr
 
 StepState = Literal["pending", "running", "submitted", "succeeded", "failed", "already_loaded"]
 RunState = Literal["running", "submitted", "succeeded", "failed", "already_loaded"]
@@ -71,7 +71,9 @@ class Run(BaseModel):
         description="While `running`: until when `owner` holds the run (renewed by its heartbeat); "
         "after that another instance may take it over",
     )
-    created_at: datetime = Field(default_factory=now)
+    started_at: datetime = Field(
+        default_factory=now, validation_alias=AliasChoices("started_at", "created_at")
+    )
     finished_at: datetime | None = None
     steps: dict[str, Step] = Field(default_factory=dict)
     manifest_uri: str | None = None
@@ -100,7 +102,7 @@ class Run(BaseModel):
     @property
     def seconds(self) -> float | None:
         end = self.finished_at or now()
-        return round((end - self.created_at).total_seconds(), 3)
+        return round((end - self.started_at).total_seconds(), 3)
 
 
 class StartedRun(BaseModel):

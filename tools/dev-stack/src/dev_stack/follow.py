@@ -103,4 +103,6 @@ def run_once(url: str, duckdb_path: Path | None, timeout_s: float) -> int:
     run = follow(url, run_id, timeout_s)
     summarize(run, duckdb_path)
     say(f"wall time: {time.monotonic() - t0:.1f}s from trigger")
-    return 0 if run["state"] in ("succeeded", "already_loaded") else 1
+    if run["state"] in ("succeeded", "already_loaded"):
+        return 0
+    return 75 if run.get("transient") else 1  # 75: a retry may succeed (EX_TEMPFAIL, as the jobs)
