@@ -173,39 +173,10 @@ def smoke(args: argparse.Namespace) -> int:
     try:
         run([*compose, "up", "-d"], env, cwd=ROOT, capture_output=True)
         ready = wait_healthy(eng, project, t0)
-        say(f"stack {project} ({eng}) healthy in {max(ready.values()):.1f}s:")
-        names = containers(eng, project)
-        for service, seconds in ready.items():
-            uid = subprocess.run(
-                [eng, "exec", names[service], "id", "-u"], capture_output=True, text=True
-            ).stdout.strip()
-            say(f"  {service:<13} healthy at {seconds:5.1f}s  uid {uid}")
+        _say_healthy(eng, project, ready)
         url = f"http://127.0.0.1:{port}"
-        t_run = time.monotonic()
-        pipeline = subprocess.run(
-            [sys.executable, "-m", "dev_stack", "pipeline"],
-            env={**env, "ORCHESTRATOR_URL": url, "PIPELINE_TIMEOUT_S": "600"},
-            cwd=ROOT,
-        )
-        run_seconds = time.monotonic() - t_run
-        if pipeline.returncode != 0:
-            raise RuntimeError(f"the pipeline run failed (exit {pipeline.returncode})")
-        manifest = _http_json(f"{url}/runs?limit=1")[0]["links"]["manifest"]
-        dbt_image = (
-            f"{env.get('IMAGE_PREFIX', PROJECT)}/dbt-runner:{env.get('IMAGE_TAG', 'latest')}"
-        )
-        summary = subprocess.run(
-            [eng, "run", "--rm", "-v", f"{project}_warehouse:/data:ro", dbt_image, "summary"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        report = json.loads(summary.stdout)
-        say("warehouse volume: " + json.dumps(report["rows"]))
-        problems = list(report["problems"])
-        loaded = (report.get("last_load") or {}).get("manifest_uri")
-        if loaded != manifest:
-            problems.append(f"raw._loads holds {loaded}, the run produced {manifest}")
-        if problems:
-            raise RuntimeError("; ".join(problems))
+        run_seconds = _run_pipeline(env, url)
+        _check_warehouse(eng, project, env, url)
         say(
             f"compose smoke passed: stack up {max(ready.values()):.1f}s, pipeline {run_seconds:.1f}s, "
             f"total {time.monotonic() - t0:.1f}s before teardown"
@@ -222,6 +193,48 @@ def smoke(args: argparse.Namespace) -> int:
         left = containers(eng, project)
         say(f"torn down in total {time.monotonic() - t0:.1f}s; containers left: {len(left)}")
     return 0 if ok else 1
+
+
+def _say_healthy(eng: str, project: str, ready: dict[str, float]) -> None:
+    """When each service turned healthy, and the uid it runs as (images run as non-root)."""
+    say(f"stack {project} ({eng}) healthy in {max(ready.values()):.1f}s:")
+    names = containers(eng, project)
+    for service, seconds in ready.items():
+        uid = subprocess.run(
+            [eng, "exec", names[service], "id", "-u"], capture_output=True, text=True
+        ).stdout.strip()
+        say(f"  {service:<13} healthy at {seconds:5.1f}s  uid {uid}")
+
+
+def _run_pipeline(env: dict[str, str], url: str) -> float:
+    """`make pipeline` against the stack's orchestrator; returns its seconds."""
+    t_run = time.monotonic()
+    pipeline = subprocess.run(
+        [sys.executable, "-m", "dev_stack", "pipeline"],
+        env={**env, "ORCHESTRATOR_URL": url, "PIPELINE_TIMEOUT_S": "600"},
+        cwd=ROOT,
+    )
+    if pipeline.returncode != 0:
+        raise RuntimeError(f"the pipeline run failed (exit {pipeline.returncode})")
+    return time.monotonic() - t_run
+
+
+def _check_warehouse(eng: str, project: str, env: dict[str, str], url: str) -> None:
+    """The warehouse volume, read by the dbt-runner image, holds the load the last run produced."""
+    manifest = _http_json(f"{url}/runs?limit=1")[0]["links"]["manifest"]
+    dbt_image = f"{env.get('IMAGE_PREFIX', PROJECT)}/dbt-runner:{env.get('IMAGE_TAG', 'latest')}"
+    summary = subprocess.run(
+        [eng, "run", "--rm", "-v", f"{project}_warehouse:/data:ro", dbt_image, "summary"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    report = json.loads(summary.stdout)
+    say("warehouse volume: " + json.dumps(report["rows"]))
+    problems = list(report["problems"])
+    loaded = (report.get("last_load") or {}).get("manifest_uri")
+    if loaded != manifest:
+        problems.append(f"raw._loads holds {loaded}, the run produced {manifest}")
+    if problems:
+        raise RuntimeError("; ".join(problems))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fake_cursor_sim.data import Dataset, Developer
+from fake_cursor_sim.data import Dataset
 from fake_cursor_sim.encoding import go_body, go_json
+from fake_cursor_sim.people import Developer
 from fake_cursor_sim.timefmt import DAY_NS, Formatter, Offset, formatter, zone_offset
 
 
@@ -92,11 +93,20 @@ def compile_store(ds: Dataset) -> Store:
         data_size="",
         stats_extra=_stats_extra(ds),
     )
+    size = _index_commits(store, ds) + _index_prs(store, ds) + _index_reviews(store, ds)
+    store.repo_bytes = {r["full_name"]: go_json(r, floats=False) for r in ds.repos}
+    store.members_body = go_body({"teamMembers": ds.members})
+    store.data_size = _human_size(size)
+    return store
+
+
+def _index_commits(store: Store, ds: Dataset) -> int:
+    """Serialise the commits into `store` and its commit indexes; returns the bytes serialised."""
     size = 0
     by_user: dict[str, tuple[list[int], list[bytes]]] = defaultdict(lambda: ([], []))
     by_repo: dict[str, list[tuple[str, int, str, bytes]]] = defaultdict(list)
     for ts, commit in zip(ds.commit_ts_ns, ds.commits, strict=True):
-        raw = go_json(commit, floats=False)  # records carry Go-shaped numbers (data._ratio)
+        raw = go_json(commit, floats=False)  # records carry Go-shaped numbers (records.go_ratio)
         size += len(raw)
         store.commit_ts.append(ts)
         store.commit_bytes.append(raw)
@@ -114,7 +124,11 @@ def compile_store(ds: Dataset) -> Store:
         ]
         for repo, rows in by_repo.items()
     }
+    return size
 
+
+def _index_prs(store: Store, ds: Dataset) -> int:
+    size = 0
     for created_ns, pr in zip(ds.pr_created_ns, ds.pull_requests, strict=True):
         raw = go_json(pr, floats=False)
         size += len(raw)
@@ -134,18 +148,18 @@ def compile_store(ds: Dataset) -> Store:
         store.pr_by_number[row.number] = row
         store.prs_by_repo.setdefault(row.repo, []).append(row)
         store.prs_by_author.setdefault(row.author_email, []).append(row)
+    return size
 
+
+def _index_reviews(store: Store, ds: Dataset) -> int:
+    size = 0
     for review in ds.reviews:
         raw = go_json(review, floats=False)
         size += len(raw)
         store.review_bytes.append(raw)
         store.reviews_by_pr.setdefault(review["pr_id"], []).append(raw)
         store.reviews_by_reviewer.setdefault(review["reviewer"], []).append(raw)
-
-    store.repo_bytes = {r["full_name"]: go_json(r, floats=False) for r in ds.repos}
-    store.members_body = go_body({"teamMembers": ds.members})
-    store.data_size = _human_size(size)
-    return store
+    return size
 
 
 def _human_size(size: int) -> str:
