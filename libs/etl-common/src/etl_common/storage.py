@@ -42,7 +42,6 @@ class ObjectNotFound(StorageError):
     """The object does not exist; retrying will not make it appear."""
 
     transient = False
-    not_found = True
 
 
 class ObjectExists(StorageError):

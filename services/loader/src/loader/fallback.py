@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
 from typing import Any
 
 from etl_common.errors import IncompleteExtractError
@@ -34,9 +33,7 @@ def sample_budget(total: int) -> int:
     return 3 + math.ceil(2 * total * harmonic / PULLS_PER_PAGE) + 10
 
 
-async def repo_pull_requests(
-    client: PacedClient, repo: dict[str, Any], on_page: Callable[[int], None] | None = None
-) -> list[dict[str, Any]]:
+async def repo_pull_requests(client: PacedClient, repo: dict[str, Any]) -> list[dict[str, Any]]:
     """Every PR of one repo, proven complete against `total_pull_requests_count`."""
     owner_repo = repo["full_name"]
     total = repo.get("total_pull_requests_count")
@@ -45,8 +42,6 @@ async def repo_pull_requests(
     saturated: list[str] = []
     for state in STATES:
         page = await client.get_json(path, {"state": state, "per_page": PULLS_PER_PAGE, "page": 1})
-        if on_page:
-            on_page(len(page))
         found.update((pr["id"], pr) for pr in page)
         if len(page) >= PULLS_PER_PAGE:
             saturated.append(state)
@@ -71,8 +66,6 @@ async def repo_pull_requests(
         )
         spent += len(saturated)
         for page in batch:
-            if on_page:
-                on_page(len(page))
             found.update((pr["id"], pr) for pr in page)
     if len(found) != total:
         raise IncompleteExtractError(

@@ -6,7 +6,6 @@ import sys
 import time
 from typing import TextIO
 
-from etl_common.pacing import TokenBucket
 from loader.extract import EntityProgress
 from loader.plan import Plan
 
@@ -22,7 +21,6 @@ class TerminalProgress:
         self.plan: Plan | None = None
         self._last = 0.0
         self._started = time.monotonic()
-        self._pacer: TokenBucket | None = None
 
     def on_plan(self, plan: Plan) -> None:
         self.plan = plan

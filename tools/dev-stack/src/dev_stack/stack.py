@@ -141,7 +141,7 @@ def _start_services(
 ) -> dict[str, str]:
     """The dbt-runner, the loader and the orchestrator; returns their URLs by name."""
     root = f"gs://{BUCKET}/raw"
-    common = {"STORAGE_EMULATOR_HOST": gcs, "HOST": "127.0.0.1", "LOG_LEVEL": "INFO"}
+    common = {"STORAGE_EMULATOR_HOST": gcs, "HOST": "127.0.0.1"}
     ports = {name: free_port() for name in ("loader", "dbt-runner", "orchestrator")}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     services = {
