@@ -82,11 +82,12 @@ class SingleFlight(Generic[T]):
         task.add_done_callback(done)
 
 
-def serve(app: FastAPI) -> None:
+def serve(app_factory: Callable[[], FastAPI]) -> None:
+    """Every service the same way: uvicorn on HOST:PORT, logging through our JSON handler."""
     import uvicorn
 
     uvicorn.run(
-        app,
+        app_factory(),
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8080")),
         log_config=None,

@@ -4,10 +4,11 @@
 empty); `python -m dbt_runner serve` runs the HTTP service.
 
 Verifies the manifest and its files, loads the raw tables, runs `dbt build`, writes the result beside the
-manifest (`<root>/build-results/<load_id>/<attempt>.json`, and `latest.json` beside it) and prints it as one JSON line on stdout, its only output
-there (logs, dbt's included, are JSON lines on stderr). Exit 0 only when the load
-and every model and test passed (or the manifest was already loaded and built); 75 when a retry may pass
-(the warehouse is busy with another build, Snowflake unreachable); 1 otherwise; 2 for bad configuration.
+manifest (`<root>/build-results/<load_id>/<attempt>.json`, and `latest.json` beside it) and prints it
+as one JSON line on stdout, its only output there (logs, dbt's included, are JSON lines on stderr).
+Exit codes are etl_common.job_cli's: 0 only when the load and every model and test passed (or the
+manifest was already loaded and built); 75 when a retry may pass (the warehouse is busy with another
+build, Snowflake unreachable); 1 otherwise; 2 for bad usage or configuration.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import json
 import logging
 import sys
 
-from dbt_runner.run import run_manifest
-from dbt_runner.settings import get_settings
+from dbt_runner.run import BuildResult, run_manifest
+from dbt_runner.settings import RunnerSettings, get_settings
 from etl_common.errors import ConfigError
+from etl_common.job_cli import JobReport
 from etl_common.job_health import job_health_server
-from etl_common.logs import configure_logging, one_line
+from etl_common.logs import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,33 +46,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    report = JobReport(logging.getLogger("dbt_runner"), "dbt_runner", terminal=False)
+    configure_logging("dbt-runner")
     try:
         settings = get_settings()
         settings.dbt_project()
     except ConfigError as exc:  # one JSON line on stderr, like every other log line of the job
-        configure_logging("dbt-runner")
-        logging.getLogger("dbt_runner").error(
-            one_line(str(exc)), extra={"error_type": type(exc).__name__}
-        )
-        return 2
+        return report.failed(exc)
     configure_logging("dbt-runner", settings.log_level)
     if args.command == "serve":
-        from dbt_runner.app import serve
+        from dbt_runner.app import create_app
+        from etl_common.service import serve
 
-        serve()
+        serve(create_app)
         return 0
     if args.command == "summary":
-        from dbt_runner.summary import warehouse_summary
+        return _summary(settings)
+    return report.run(lambda: _run(args, settings))
 
-        summary = warehouse_summary(settings.duckdb_path)
-        print(json.dumps(summary, indent=2), flush=True)
-        for problem in summary["problems"]:
-            print(f"dbt_runner: {problem}", file=sys.stderr)
-        return 1 if summary["problems"] else 0
+
+def _summary(settings: RunnerSettings) -> int:
+    from dbt_runner.summary import warehouse_summary
+
+    summary = warehouse_summary(settings.duckdb_path)
+    print(json.dumps(summary, indent=2), flush=True)
+    for problem in summary["problems"]:
+        print(f"dbt_runner: {problem}", file=sys.stderr)
+    return 1 if summary["problems"] else 0
+
+
+def _run(args: argparse.Namespace, settings: RunnerSettings) -> BuildResult:
+    """One build; its result (0 ok, 75 transient, 1 failed) as the one line on stdout."""
     with job_health_server():
         result = run_manifest(args.manifest, settings, target=args.target, force=args.force)
     print(result.model_dump_json(), flush=True)
-    return 0 if result.ok else 75 if result.transient else 1
+    return result
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from etl_common.service import (
     ready_or_503,
     store_check,
 )
-from etl_common.service import serve as _serve
 from etl_common.storage import open_store
 
 log = logging.getLogger(__name__)
@@ -178,7 +177,3 @@ def create_app() -> FastAPI:
     app.include_router(health)
     app.include_router(runs)
     return app
-
-
-def serve() -> None:
-    _serve(create_app())

@@ -14,22 +14,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
-import traceback
-from collections.abc import Coroutine
-from typing import Any, TypeVar
 
-from etl_common.errors import ConfigError, EtlError
+from etl_common.errors import ConfigError
+from etl_common.job_cli import JobReport, until_signalled
 from etl_common.job_health import job_health_server
-from etl_common.logs import configure_logging, one_line
-from etl_common.urls import redact_text
+from etl_common.logs import configure_logging
 from loader.progress import TerminalProgress
 from loader.run import ExtractRequest, extract
 from loader.settings import get_settings
 
 log = logging.getLogger("loader")
-T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,20 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     interactive = sys.stderr.isatty()
+    report = JobReport(log, "loader", terminal=interactive, unfinished="no manifest written")
+    configure_logging("loader")
     try:
         settings = get_settings()
     except ConfigError as exc:
-        if interactive:
-            print(f"loader: {exc}", file=sys.stderr)
-        else:
-            configure_logging("loader")
-            _log_error(exc)
-        return 2
+        return report.failed(exc)
     configure_logging("loader", "WARNING" if interactive else settings.log_level)
     if args.command == "serve":
-        from loader.app import serve
+        from etl_common.service import serve
+        from loader.app import create_app
 
-        serve()
+        serve(create_app)
         return 0
     req = ExtractRequest(
         source_url=args.url or settings.source_url,
@@ -82,49 +75,22 @@ def main(argv: list[str] | None = None) -> int:
         orphan_grace_s=settings.orphan_grace_s,
         staging_grace_s=settings.staging_grace_s,
     )
+    report.secret_url = req.source_url
     progress = TerminalProgress(req.rate_limit_per_minute / 60) if interactive else None
+    return report.run(lambda: _extract(req, progress))
+
+
+def _extract(req: ExtractRequest, progress: TerminalProgress | None) -> int:
+    """One load; on success its summary on stderr and the manifest's location on stdout."""
     try:
         with job_health_server():
-            result = asyncio.run(
-                _until_signalled(
-                    extract(
-                        req, on_plan=progress.on_plan if progress else None, on_progress=progress
-                    )
-                )
-            )
-    except Interrupted as exc:
+            on_plan = progress.on_plan if progress else None
+            work = extract(req, on_plan=on_plan, on_progress=progress)
+            result = asyncio.run(until_signalled(work, "no manifest written"))
+    finally:
         if progress:
             progress.close()
-            print(f"loader: {exc}", file=sys.stderr)
-        else:
-            log.error(str(exc), extra={"error_type": "Interrupted", "signal": exc.signal.name})
-        return 128 + exc.signal.value
-    except EtlError as exc:
-        if progress:
-            progress.close()
-            print(
-                f"loader: error: {one_line(redact_text(str(exc), req.source_url))}", file=sys.stderr
-            )
-        else:
-            _log_error(exc, url=req.source_url)
-        return 75 if exc.transient else 1
-    except KeyboardInterrupt:
-        if progress:
-            progress.close()
-            print("loader: interrupted; no manifest written", file=sys.stderr)
-        else:
-            log.error("interrupted; no manifest written", extra={"error_type": "KeyboardInterrupt"})
-        return 130
-    except (
-        Exception
-    ) as exc:  # a bug, not an EtlError: still one JSON line, same exit code as a crash
-        if progress:
-            progress.close()
-            raise
-        _log_error(exc, unexpected=True, url=req.source_url)
-        return 1
     if progress:
-        progress.close()
         rows = ", ".join(f"{e} {o.rows:,}" for e, o in result.manifest.entities.items())
         print(
             f"extracted {rows} in {result.manifest.requests['sent']} requests, "
@@ -137,53 +103,6 @@ def main(argv: list[str] | None = None) -> int:
         log.warning(result.outcome, extra={"warnings": result.warnings})
     print(result.manifest_uri, flush=True)
     return 0
-
-
-class Interrupted(Exception):
-    """SIGINT or SIGTERM stopped the run before its manifest was written."""
-
-    def __init__(self, sig: signal.Signals) -> None:
-        super().__init__(f"interrupted by {sig.name}; no manifest written")
-        self.signal = sig
-
-
-async def _until_signalled(work: Coroutine[Any, Any, T]) -> T:
-    """Run `work`; SIGINT or SIGTERM cancel it, so every `finally` (the staging directory's removal among
-    them) runs before the job exits 130 or 143. The handlers run between event-loop steps, never inside
-    the synchronous publish: a signal during publish lets the manifest land, and the run ends as it did."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    received: list[signal.Signals] = []
-
-    def on_signal(sig: signal.Signals) -> None:
-        received.append(sig)
-        task.cancel()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if received:
-            raise Interrupted(received[0]) from None
-        raise
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-
-def _log_error(exc: BaseException, *, unexpected: bool = False, url: str = "") -> None:
-    """The run's last word on stderr: one JSON line, severity ERROR, a one-line message (without the
-    credentials of the upstream URL, if it carried any)."""
-    message = one_line(redact_text(str(exc), url)) or type(exc).__name__
-    if unexpected:
-        message = f"unexpected {type(exc).__name__}: {message}"
-    extra = {"error_type": type(exc).__name__}
-    if unexpected:  # the traceback in the same line, scrubbed like the message
-        trace = "".join(traceback.format_exception(exc)).rstrip()
-        extra["exception"] = redact_text(trace, url)
-    log.error(message, extra=extra)
 
 
 if __name__ == "__main__":

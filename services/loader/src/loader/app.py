@@ -24,7 +24,6 @@ from etl_common.logs import one_line
 from etl_common.manifest import new_load_id
 from etl_common.readiness import CachedCheck, DependencyChecks
 from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
-from etl_common.service import serve as _serve
 from etl_common.storage import open_store
 from etl_common.urls import redact_text
 from loader.extract import EntityProgress
@@ -229,7 +228,3 @@ def create_app() -> FastAPI:
     app.include_router(health)
     app.include_router(runs_router)
     return app
-
-
-def serve() -> None:
-    _serve(create_app())

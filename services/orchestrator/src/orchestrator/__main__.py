@@ -13,11 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="serve the HTTP API (HOST, PORT, ORCHESTRATOR_*)")
     parser.parse_args(argv)
-    from orchestrator.app import serve
+    from etl_common.service import serve
+    from orchestrator.app import create_app
     from orchestrator.settings import get_settings
 
     configure_logging("orchestrator", get_settings().log_level)
-    serve()
+    serve(create_app)
     return 0
 
 

@@ -197,14 +197,3 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     app.include_router(runs)
     app.include_router(events)
     return app
-
-
-def serve() -> None:
-    import uvicorn
-
-    uvicorn.run(
-        create_app(),
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "8080")),
-        log_config=None,
-    )
