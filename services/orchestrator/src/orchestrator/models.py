@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr
 
+from etl_common.trace import StepTrace
+
 StepState = Literal["pending", "running", "submitted", "succeeded", "failed", "already_loaded"]
 RunState = Literal["running", "submitted", "succeeded", "failed", "already_loaded"]
 
@@ -27,28 +29,27 @@ def new_run_id() -> str:
     return f"{now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
-class Step(BaseModel):
+class Step(StepTrace):
+    """A run's step, traced like every service's steps; it may start in one orchestrator and end in
+    another (a takeover), so it is traced on the persisted record (`start`/`stop`)."""
+
+    name: str | None = Field(default=None, exclude=True)  # its key in `Run.steps`
+    outcome: str | None = Field(default=None, exclude=True)  # `state` says it
     state: StepState = "pending"
     remote_id: str | None = Field(default=None, description="load id or dbt-runner build id")
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    seconds: float | None = None
     rows: dict[str, int] = Field(default_factory=dict)
     pages: dict[str, str] = Field(default_factory=dict)
     requests: int | None = None
     counts: dict[str, int] = Field(default_factory=dict, description="dbt nodes per type:status")
-    error: str | None = None
-    error_type: str | None = None
-    transient: bool | None = None
     warnings: list[str] = Field(default_factory=list, description="non-blocking checks that failed")
 
     def begin(self, remote_id: str | None = None) -> None:
-        self.state, self.remote_id, self.started_at = "running", remote_id, now()
+        self.state, self.remote_id = "running", remote_id
+        self.start()
 
     def end(self, state: StepState, error: str | None = None, **fields: Any) -> None:
-        self.state, self.error, self.finished_at = state, error, now()
-        if self.started_at is not None:
-            self.seconds = round((self.finished_at - self.started_at).total_seconds(), 3)
+        self.state = state
+        self.stop(state, error)
         for key, value in fields.items():
             setattr(self, key, value)
 
