@@ -23,7 +23,7 @@ import duckdb
 # the repository root, for tests.local_load (the same load layout the tests write)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from etl_common.manifest import new_load_id
+from etl_common.layout import new_load_id
 from etl_common.schemas import ENTITIES, raw_schema
 from tests.local_load import write_local_load
 

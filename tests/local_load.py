@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl_common.checksums import sha256_file
-from etl_common.manifest import DataFile, EntityOutput, Manifest, SourceInfo, manifest_key
+from etl_common.layout import manifest_key
+from etl_common.manifest import DataFile, EntityOutput, Manifest, SourceInfo
 from etl_common.schemas import raw_schema, schema_fingerprint
 
 

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 import pytest
 
 from etl_common.errors import ManifestError
-from etl_common.manifest import SCHEMA_PATH, Manifest, json_schema, new_load_id
+from etl_common.layout import new_load_id
+from etl_common.manifest import SCHEMA_PATH, Manifest, json_schema
 
 FILE = {
     "path": "20261130T193612Z-abcdef/commits/part-00000.parquet",

@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from dev_stack.double import run_double
-from etl_common.manifest import Manifest, manifest_key
+from etl_common.layout import manifest_key
+from etl_common.manifest import Manifest
 from etl_common.storage import open_store
 from loader.gc import collect_orphans
 from loader.staging import MARKER, sweep

@@ -18,6 +18,7 @@ import httpx
 from dev_stack.double import run_double
 from dev_stack.gcs_emulator import run_fake_gcs
 from dev_stack.processes import ManagedProcess, free_port, http_ok, python_module_argv, running
+from etl_common.layout import split_manifest_uri
 from etl_common.storage import open_store, split_gs_uri
 
 from ..service_harness import REPO, run_service
@@ -145,8 +146,8 @@ def extract_manifest(be: Backend, root: str) -> str:
 def manifest_object(manifest_uri: str) -> tuple[str, str, str]:
     """(bucket, name, generation) of a manifest, read from the bucket itself: what a storage event names."""
     bucket, name = split_gs_uri(manifest_uri)
-    root, _, key = manifest_uri.rpartition("/manifests/")
-    info = open_store(root).stat(f"manifests/{key}")
+    root, key = split_manifest_uri(manifest_uri)
+    info = open_store(root).stat(key)
     assert info is not None and info.generation is not None
     return bucket, name, info.generation
 

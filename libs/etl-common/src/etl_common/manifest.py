@@ -1,38 +1,25 @@
 """The manifest: the one handoff between the loader and everything downstream.
 
-The loader writes its data files first and the manifest last, at `<root>/manifests/<load_id>.json`; a
-consumer acts only on manifests. File paths inside are keys relative to that same root, so a bucket prefix can
-move without rewriting manifests, and a consumer can refuse any path that would leave it. The JSON schema is
+The loader writes its data files first and the manifest last, at `<root>/manifests/<load_id>.json` (where
+everything lives: `etl_common.layout`); a consumer acts only on manifests. File paths inside are keys relative
+to that same root, so a bucket prefix can move without rewriting manifests, and a consumer can refuse any path that would leave it. The JSON schema is
 published beside this module (`manifest.schema.json`) and versioned by `manifest_version`.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from etl_common.errors import ManifestError
+from etl_common.layout import LOAD_ID_FORMAT, is_load_id
 from etl_common.schemas import ENTITIES
 
 MANIFEST_VERSION: Literal[1] = 1
-MANIFESTS_DIR = "manifests"
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
-_LOAD_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
-
-
-def new_load_id(now: datetime | None = None) -> str:
-    """Sortable by time (`20261130T193612Z-1a2b3c`), unique by its random tail."""
-    now = now or datetime.now(UTC)
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
-
-
-def manifest_key(load_id: str) -> str:
-    return f"{MANIFESTS_DIR}/{load_id}.json"
 
 
 class _Strict(BaseModel):
@@ -124,8 +111,8 @@ class Manifest(_Strict):
     @field_validator("load_id")
     @classmethod
     def _load_id_shape(cls, v: str) -> str:
-        if not _LOAD_ID.match(v):
-            raise ValueError(f"load_id {v!r} is not of the form YYYYMMDDTHHMMSSZ-xxxxxx")
+        if not is_load_id(v):
+            raise ValueError(f"load_id {v!r} is not of the form {LOAD_ID_FORMAT}")
         return v
 
     @field_validator("entities")

@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 
 from etl_common.checksums import sha256_file
 from etl_common.errors import ManifestError
-from etl_common.manifest import MANIFESTS_DIR, Manifest
+from etl_common.layout import manifest_key, split_manifest_uri
+from etl_common.manifest import Manifest
 from etl_common.schemas import ENTITIES, raw_schema, schema_fingerprint
 from etl_common.storage import LocalStore, ObjectNotFound, ObjectStore, open_store
 
@@ -31,14 +32,6 @@ class VerifiedLoad:
     files: dict[str, list[Path]]  # entity -> local Parquet paths, in manifest order
 
 
-def split_manifest_uri(uri: str) -> tuple[str, str]:
-    """(`root`, `manifests/<name>.json`) for a manifest URI, or ManifestError if it is not one."""
-    head, sep, name = uri.rstrip("/").rpartition(f"/{MANIFESTS_DIR}/")
-    if not sep or not name.endswith(".json") or "/" in name or not head:
-        raise ManifestError(f"{uri}: a manifest must be at <root>/{MANIFESTS_DIR}/<load_id>.json")
-    return head, f"{MANIFESTS_DIR}/{name}"
-
-
 def fetch_manifest(uri: str) -> tuple[ObjectStore, Manifest, str]:
     """The manifest's store, parsed manifest and the sha256 of its bytes."""
     root, key = split_manifest_uri(uri)
@@ -50,7 +43,7 @@ def fetch_manifest(uri: str) -> tuple[ObjectStore, Manifest, str]:
     except ValueError as exc:
         raise ManifestError(f"{uri}: {exc}") from None
     manifest = Manifest.parse(raw, where=uri)
-    if f"{MANIFESTS_DIR}/{manifest.load_id}.json" != key:
+    if manifest_key(manifest.load_id) != key:
         raise ManifestError(f"{uri}: file name does not match its load_id {manifest.load_id}")
     return store, manifest, hashlib.sha256(raw).hexdigest()
 

@@ -22,18 +22,17 @@ from dbt_runner.dbt_invoke import DbtResult, dbt_args, invoke
 from dbt_runner.duckdb_load import load_raw, mark_built
 from dbt_runner.duckdb_warehouse import DuckDBWarehouse
 from dbt_runner.load_rules import LoadOutcome, already_loaded
-from dbt_runner.manifest_check import VerifiedLoad, split_manifest_uri, verify_and_stage
+from dbt_runner.manifest_check import VerifiedLoad, verify_and_stage
 from dbt_runner.settings import RunnerSettings
 from dbt_runner.snowflake_load import discard_snowflake, publish_snowflake, stage_raw_snowflake
 from dbt_runner.snowflake_settings import get_snowflake_settings
 from etl_common.contract import BuildResult, RawLoad
 from etl_common.errors import EtlError
+from etl_common.layout import build_result_key, latest_build_result_key, new_run_id
 from etl_common.logs import log_context, one_line
-from etl_common.manifest import new_load_id
 from etl_common.storage import ObjectStore
 
 log = logging.getLogger(__name__)
-RESULTS_DIR = "build-results"  # beside manifests/, outside it: consumers react only to manifests
 
 
 class _Attempt:
@@ -44,7 +43,7 @@ class _Attempt:
         self.target = target
         self.fields: dict[str, object] = {
             "manifest_uri": uri,
-            "attempt": new_load_id(self.started),
+            "attempt": new_run_id(self.started),
             "target": target,
             "state": "failed",
         }
@@ -95,7 +94,7 @@ class _Attempt:
             }
         )
         if self.store is not None and result.load_id is not None:
-            _record(self.store, result)
+            _record(self.store, result, result.load_id)
         return result
 
 
@@ -249,20 +248,19 @@ def build(
     return invoke(args, env={"DUCKDB_PATH": str(path), "DBT_TARGET": target, **scoped})
 
 
-def _record(store: ObjectStore, result: BuildResult) -> None:
+def _record(store: ObjectStore, result: BuildResult, load_id: str) -> None:
     """Append this attempt's record, then move `latest.json` to it. The build's outcome matters more than
     its record: a bucket failure here is logged, never raised."""
-    key = f"{RESULTS_DIR}/{result.load_id}/{result.attempt}.json"
+    key = build_result_key(load_id, result.attempt)
     try:
         result.result_uri = store.url_for(key)
         body = result.model_dump_json(indent=2).encode()
         store.put_bytes(key, body, content_type="application/json", if_absent=True)
-        store.put_bytes(
-            f"{RESULTS_DIR}/{result.load_id}/latest.json", body, content_type="application/json"
-        )
+        latest = latest_build_result_key(load_id)
+        store.put_bytes(latest, body, content_type="application/json")
     except EtlError as exc:
         result.result_uri = None
         log.warning("could not write the build result", extra={"error": one_line(str(exc))})
 
 
-__all__ = ["BuildResult", "run_manifest", "split_manifest_uri"]
+__all__ = ["BuildResult", "run_manifest"]

@@ -46,6 +46,7 @@ from dbt_runner.load_rules import (
 )
 from dbt_runner.snowflake_settings import SnowflakeSettings
 from etl_common.errors import ConfigError, EtlError
+from etl_common.layout import split_manifest_uri
 from etl_common.manifest import Manifest
 from etl_common.schemas import ENTITIES, raw_schema
 
@@ -114,8 +115,8 @@ def gcs_object_names(manifest_uri: str, keys: Sequence[str]) -> list[str]:
         raise ConfigError(
             f"SNOWFLAKE_RAW_STAGE=gcs needs a gs:// manifest, got {manifest_uri}; use 'internal'"
         )
-    root = manifest_uri.split("/manifests/")[0].removeprefix("gs://")
-    prefix = root.partition("/")[2].strip("/")
+    root, _ = split_manifest_uri(manifest_uri)
+    prefix = root.removeprefix("gs://").partition("/")[2].strip("/")
     return [f"{prefix}/{k}" if prefix else k for k in keys]
 
 

@@ -20,8 +20,8 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 
 from etl_common.contract import LoadRequest, LoadStatus
 from etl_common.errors import EtlError
+from etl_common.layout import new_load_id
 from etl_common.logs import one_line
-from etl_common.manifest import new_load_id
 from etl_common.readiness import CachedCheck, DependencyChecks
 from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
 from etl_common.storage import open_store

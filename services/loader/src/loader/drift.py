@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from etl_common.errors import EtlError, ManifestError, StorageError
-from etl_common.manifest import MANIFESTS_DIR, Check, EntityOutput, FieldStats, Manifest
+from etl_common.layout import MANIFESTS_DIR, manifest_keys
+from etl_common.manifest import Check, EntityOutput, FieldStats, Manifest
 from etl_common.schemas import FIELD_EXPECTATIONS, FieldExpectation
 from etl_common.storage import ObjectStore
 
@@ -59,12 +60,8 @@ class Finding:
 
 def previous_manifest(store: ObjectStore, load_id: str) -> Manifest | None:
     """The newest manifest in the root older than `load_id` (load ids sort by time), if one is readable."""
-    prefix = f"{MANIFESTS_DIR}/"
-    earlier = sorted(
-        key
-        for key in store.list(prefix)
-        if key.endswith(".json") and key[len(prefix) : -len(".json")] < load_id
-    )
+    found = manifest_keys(store.list(f"{MANIFESTS_DIR}/"))
+    earlier = [found[earlier_id] for earlier_id in sorted(found) if earlier_id < load_id]
     if not earlier:
         return None
     try:

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from etl_common.manifest import MANIFESTS_DIR, manifest_key
+from etl_common.layout import load_started, manifest_key, manifest_keys
 from etl_common.storage import ObjectStore
 
 log = logging.getLogger(__name__)
-
-_LOAD_PREFIX = re.compile(r"^(\d{8}T\d{6}Z)-[0-9a-f]{6}$")
 
 
 @dataclass(frozen=True)
@@ -32,25 +29,13 @@ class Orphan:
     age_s: float
 
 
-def load_started(load_id: str) -> datetime | None:
-    """The UTC instant a load id names, or None if `load_id` is not one."""
-    match = _LOAD_PREFIX.match(load_id)
-    if match is None:
-        return None
-    return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-
-
 def collect_orphans(
     store: ObjectStore, *, current: str, grace_s: float, now: datetime | None = None
 ) -> list[Orphan]:
     """Delete the manifest-less load prefixes older than `grace_s`; returns what was removed."""
     now = now or datetime.now(UTC)
     keys = store.list("")
-    manifests = {
-        k.removeprefix(f"{MANIFESTS_DIR}/").removesuffix(".json")
-        for k in keys
-        if k.startswith(f"{MANIFESTS_DIR}/")
-    }
+    manifests = manifest_keys(keys)
     by_load: dict[str, list[str]] = {}
     for key in keys:
         head, sep, _ = key.partition("/")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from etl_common.errors import EtlError, StorageError, UpstreamChangedError
 from etl_common.http import PacedClient, RetryPolicy
+from etl_common.layout import entity_prefix, manifest_key, new_load_id
 from etl_common.logs import log_context
 from etl_common.manifest import (
     DataFile,
@@ -18,8 +19,6 @@ from etl_common.manifest import (
     FieldStats,
     Manifest,
     SourceInfo,
-    manifest_key,
-    new_load_id,
 )
 from etl_common.pacing import TokenBucket
 from etl_common.schemas import ENTITIES
@@ -122,7 +121,7 @@ async def extract(
                     e: EntitySink(
                         e,
                         staging,
-                        f"{load_id}/{e}",
+                        entity_prefix(load_id, e),
                         load_id,
                         int(started.timestamp() * 1e9),
                         row_group_rows=req.row_group_rows,

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 
 from etl_common.errors import EtlError
+from etl_common.layout import run_key
 from etl_common.readiness import CHECK_TIMEOUT_S, CachedCheck, DependencyChecks
 from etl_common.service import Readiness, health_router, ready_or_503, store_check
 from etl_common.urls import redact
@@ -28,7 +29,7 @@ from orchestrator.events import MalformedEvent, from_cloudevent, from_pubsub_pus
 from orchestrator.intake import handle_object
 from orchestrator.models import Run, StartedRun, Step
 from orchestrator.settings import OrchestratorSettings, get_settings
-from orchestrator.state import RunStore, run_key
+from orchestrator.state import RunStore
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from typing import Any, Literal
 
 from cloudevents.core.base import BaseCloudEvent
@@ -18,13 +17,11 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from cloudevents.core.exceptions import BaseCloudEventException
 from pydantic import BaseModel, ValidationError
 
+from etl_common.layout import manifest_load_id
 from orchestrator.models import ObjectRef
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 PUBSUB_FINALIZE = "OBJECT_FINALIZE"
-_MANIFEST = re.compile(
-    r"^(?:(?P<prefix>.+)/)?manifests/(?P<load_id>\d{8}T\d{6}Z-[0-9a-f]{6})\.json$"
-)
 
 
 class MalformedEvent(ValueError):
@@ -44,13 +41,13 @@ def classify(ref: ObjectRef, event_type: str) -> Classified:
     """Consumers act on manifests only; data files, build results and run records are ignored."""
     if event_type not in (FINALIZED, PUBSUB_FINALIZE):
         return Classified(kind="ignored", reason=f"event type {event_type} is not a finalize")
-    match = _MANIFEST.match(ref.name)
-    if match is None:
+    load_id = manifest_load_id(ref.name)
+    if load_id is None:
         return Classified(kind="ignored", reason=f"{ref.name} is not a manifest")
     return Classified(
         kind="manifest",
         reason="manifest finalized",
-        load_id=match["load_id"],
+        load_id=load_id,
         manifest_uri=f"gs://{ref.bucket}/{ref.name}",
     )
 

@@ -8,12 +8,12 @@ another instance takes the run over only once the lease has expired (see `engine
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr
 
+from etl_common.layout import new_run_id
 from etl_common.trace import StepTrace
 
 StepState = Literal["pending", "running", "submitted", "succeeded", "failed", "already_loaded"]
@@ -22,11 +22,6 @@ RunState = Literal["running", "submitted", "succeeded", "failed", "already_loade
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def new_run_id() -> str:
-    """Sortable by time, unique by its random tail (like load ids)."""
-    return f"{now().strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 class Step(StepTrace):

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 
+from etl_common.layout import RUNS_DIR, event_marker_key, run_key
 from etl_common.storage import ObjectExists, ObjectNotFound, ObjectStore, open_store
 from etl_common.storage_conditional import (
     GenerationMismatch,
@@ -26,18 +27,12 @@ from etl_common.storage_conditional import (
 from orchestrator.models import ObjectRef, Run
 
 log = logging.getLogger(__name__)
-RUNS_DIR = "orchestrator/runs"
-EVENTS_DIR = "orchestrator/events"
-
-
-def run_key(run_id: str) -> str:
-    return f"{RUNS_DIR}/{run_id}.json"
 
 
 def event_key(ref: ObjectRef) -> str:
     """Object names may hold any character: hash them into a safe key."""
     digest = hashlib.sha256(f"{ref.bucket}\n{ref.name}\n{ref.generation}".encode()).hexdigest()
-    return f"{EVENTS_DIR}/{digest}.json"
+    return event_marker_key(digest)
 
 
 class RecordChanged(Exception):
