@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from etl_common.job_cli import EXIT_FAILED, EXIT_OK, EXIT_TRANSIENT
 from etl_common.urls import redact, redact_text
 
 
@@ -104,5 +105,5 @@ def run_once(url: str, duckdb_path: Path | None, timeout_s: float) -> int:
     summarize(run, duckdb_path)
     say(f"wall time: {time.monotonic() - t0:.1f}s from trigger")
     if run["state"] in ("succeeded", "already_loaded"):
-        return 0
-    return 75 if run.get("transient") else 1  # 75: a retry may succeed (EX_TEMPFAIL, as the jobs)
+        return EXIT_OK
+    return EXIT_TRANSIENT if run.get("transient") else EXIT_FAILED
