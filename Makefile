@@ -48,7 +48,7 @@ lint: venv ## ruff and mypy
 		tools/dev-stack/src
 
 lint-containers: venv ## hadolint on every Dockerfile; the real compose binary's `config -q`
-	$(VENV)/bin/hadolint $(DOCKERFILES) .ci/fake-gcs-server.Dockerfile
+	$(VENV)/bin/hadolint Dockerfile .ci/fake-gcs-server.Dockerfile
 	CURSOR_SIM_API_KEY=lint $(PY) -c 'import compose, os, pathlib, sys; \
 		binary = pathlib.Path(compose.__file__).parent / "docker-compose"; \
 		os.execv(binary, [str(binary), "-f", "docker-compose.yml", "config", "-q"])'
@@ -71,17 +71,15 @@ BASE_IMAGE ?= python:3.11-slim-bookworm
 IMAGE_PREFIX ?= cursor-analytics
 IMAGE_TAG ?= latest
 IMAGE_BUILD_FLAGS ?=
-IMAGES := loader=services/loader dbt-runner=services/dbt-runner orchestrator=services/orchestrator \
-	fake-cursor-sim=tools/fake-cursor-sim
-DOCKERFILES := $(foreach i,$(IMAGES),$(word 2,$(subst =, ,$(i)))/Dockerfile)
+# One Dockerfile at the root, one target per image (each buildable alone: `--target NAME`).
+IMAGES := loader dbt-runner orchestrator fake-cursor-sim
 FORMAT_FLAG := $(if $(filter podman,$(notdir $(CONTAINER_ENGINE))),--format docker,)
 
 images: ## Build the four images (CONTAINER_ENGINE, BASE_IMAGE, IMAGE_PREFIX, IMAGE_TAG)
-	@for spec in $(IMAGES); do \
-		name=$${spec%%=*}; dir=$${spec#*=}; \
-		echo "building $(IMAGE_PREFIX)/$$name:$(IMAGE_TAG) from $$dir/Dockerfile"; \
+	@for name in $(IMAGES); do \
+		echo "building $(IMAGE_PREFIX)/$$name:$(IMAGE_TAG) (Dockerfile, target $$name)"; \
 		$(CONTAINER_ENGINE) build $(FORMAT_FLAG) $(IMAGE_BUILD_FLAGS) --build-arg BASE_IMAGE=$(BASE_IMAGE) \
-			-f $$dir/Dockerfile -t $(IMAGE_PREFIX)/$$name:$(IMAGE_TAG) . ; \
+			--target $$name -t $(IMAGE_PREFIX)/$$name:$(IMAGE_TAG) . || exit 1; \
 	done
 
 up: venv ## Start the compose stack (.env from .env.example if missing) and wait until it is healthy

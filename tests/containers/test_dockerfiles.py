@@ -1,4 +1,4 @@
-"""The Dockerfiles and the compose file on paper (no engine needed): what the images promise their users,
+"""The Dockerfile and the compose file on paper (no engine needed): what the images promise their users,
 checked against the code they package, plus hadolint and the real compose binary's `config -q`."""
 
 from __future__ import annotations
@@ -14,57 +14,65 @@ import pytest
 import yaml
 
 from ..service_harness import REPO
+from .dockerfile import DOCKERFILE, image_stage, preamble_and_stages
 
-DOCKERFILES = {
-    "loader": ("services/loader/Dockerfile", "loader"),
-    "dbt-runner": ("services/dbt-runner/Dockerfile", "dbt_runner"),
-    "orchestrator": ("services/orchestrator/Dockerfile", "orchestrator"),
-    "fake-cursor-sim": ("tools/fake-cursor-sim/Dockerfile", "fake_cursor_sim"),
+IMAGES = {  # target -> the module its entrypoint runs, and where that package lives
+    "loader": ("loader", "services/loader"),
+    "dbt-runner": ("dbt_runner", "services/dbt-runner"),
+    "orchestrator": ("orchestrator", "services/orchestrator"),
+    "fake-cursor-sim": ("fake_cursor_sim", "tools/fake-cursor-sim"),
 }
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
-def _instructions(path: str) -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n\s*", " ", (REPO / path).read_text())
-    lines = [line.strip() for line in text.splitlines()]
-    return [
-        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
-        for line in lines
-        if line and not line.startswith("#")
-    ]
+def test_one_dockerfile_has_a_build_stage_per_package_and_an_image_target_each() -> None:
+    preamble, stages = preamble_and_stages()
+    assert preamble == [("ARG", "BASE_IMAGE=python:3.11-slim-bookworm")]
+    assert stages["workspace"].base == stages["runtime"].base == "${BASE_IMAGE}"
+    for target in IMAGES:
+        assert stages[f"{target}-build"].base == "workspace"
+        assert stages[target].base == "runtime"
+    assert set(stages) == {"workspace", "runtime", *IMAGES, *(f"{t}-build" for t in IMAGES)}
 
 
-@pytest.mark.parametrize("name", list(DOCKERFILES))
-def test_dockerfile_builds_in_two_stages_and_runs_non_root(name: str) -> None:
-    path, module = DOCKERFILES[name]
-    steps = _instructions(path)
-    assert steps[0] == ("ARG", "BASE_IMAGE=python:3.11-slim-bookworm")
-    froms = [arg for op, arg in steps if op == "FROM"]
-    assert froms == ["${BASE_IMAGE} AS build", "${BASE_IMAGE} AS runtime"]
-    runtime = steps[[i for i, (op, _) in enumerate(steps) if op == "FROM"][1] :]
-    build = steps[: len(steps) - len(runtime)]
-    # locked dependencies are installed before any of our source is copied
+@pytest.mark.parametrize("target", list(IMAGES))
+def test_each_build_stage_installs_locked_dependencies_before_its_source(target: str) -> None:
+    _, stages = preamble_and_stages()
+    package = IMAGES[target][1].rsplit("/", 1)[1]
+    build = stages[f"{target}-build"].steps
     syncs = [i for i, (op, arg) in enumerate(build) if op == "RUN" and "uv sync --frozen" in arg]
-    sources = [i for i, (op, arg) in enumerate(build) if op == "COPY" and "pyproject" not in arg]
+    sources = [i for i, (op, _) in enumerate(build) if op == "COPY"]
     assert len(syncs) == 2 and syncs[0] < min(sources) < syncs[1]
+    assert all(f"--package {package} " in build[i][1] for i in syncs)
     assert "--no-install-workspace" in build[syncs[0]][1] and "--no-dev" in build[syncs[0]][1]
-    # no build tools in the runtime stage: nothing installed there, only copied from the build stage
-    for op, arg in runtime:
+    assert "--no-editable" in build[syncs[1]][1]
+    # the workspace stage copies only metadata: no source of ours before the locked dependencies
+    workspace_copies = stages["workspace"].args("COPY")
+    assert all("pyproject.toml" in arg or "uv.lock" in arg for arg in workspace_copies)
+
+
+@pytest.mark.parametrize("target", list(IMAGES))
+def test_each_image_runs_non_root_with_no_build_tools_and_a_probe(target: str) -> None:
+    module, where = IMAGES[target]
+    _, stages = preamble_and_stages()
+    image = image_stage(target)
+    # no build tools in an image: nothing installed, only copied from its own build stage
+    for op, arg in image:
         if op == "RUN":
             assert not re.search(r"\b(pip|uv|apt-get|apk)\b", arg), arg
-    assert ("COPY", "--from=build /opt/venv /opt/venv") in runtime
-    assert ("USER", "10001:10001") in runtime
-    [entrypoint] = [json.loads(arg) for op, arg in runtime if op == "ENTRYPOINT"]
+    assert f"--from={target}-build /opt/venv /opt/venv" in stages[target].args("COPY")
+    assert [arg for op, arg in image if op == "USER"][-1] == "10001:10001"
+    [entrypoint] = [json.loads(arg) for arg in stages[target].args("ENTRYPOINT")]
     assert entrypoint == ["python", "-m", module]
-    assert (REPO / Path(path).parent / "src" / module / "__main__.py").is_file()
-    [healthcheck] = [arg for op, arg in runtime if op == "HEALTHCHECK"]
+    assert (REPO / where / "src" / module / "__main__.py").is_file()
+    healthcheck = [arg for op, arg in image if op == "HEALTHCHECK"][-1]  # the last one wins
     assert "CMD [" in healthcheck  # exec form
-    env = " ".join(arg for op, arg in steps if op in ("ENV", "ARG"))
+    env = " ".join(arg for op, arg in image if op in ("ENV", "ARG"))
     assert not re.search(r"(API_KEY|PASSWORD|SECRET|TOKEN)=", env)
 
 
 def test_the_dbt_project_is_baked_into_the_dbt_runner_image_read_only() -> None:
-    steps = _instructions(DOCKERFILES["dbt-runner"][0])
+    steps = image_stage("dbt-runner")
     assert ("COPY", "dbt /app/dbt") in steps
     env = " ".join(arg for op, arg in steps if op == "ENV")
     assert "DBT_PROJECT_DIR=/app/dbt" in env and "DBT_RUNNER_WORK_DIR=/tmp/" in env
@@ -75,16 +83,19 @@ def test_the_dbt_project_is_baked_into_the_dbt_runner_image_read_only() -> None:
 def test_compose_uses_the_images_the_makefile_builds_and_waits_on_health() -> None:
     services = COMPOSE["services"]
     makefile = (REPO / "Makefile").read_text()
-    for name, (path, _) in DOCKERFILES.items():
-        assert f"{name}={Path(path).parent}" in makefile
+    assert f"IMAGES := {' '.join(IMAGES)}" in makefile and "--target $$name" in makefile
     for name in ("loader", "dbt-runner", "orchestrator"):
         service = services[name]
         assert service["image"].endswith(f"/{name}:${{IMAGE_TAG:-latest}}")
-        assert service["build"]["dockerfile"] == DOCKERFILES[name][0]
+        assert service["build"] == {
+            "context": ".",
+            "target": name,
+            "args": service["build"]["args"],
+        }
         assert service["read_only"] is True and service["healthcheck"]["test"][-1] == (
             "etl_common.healthcheck"
         )
-    assert services["cursor-sim"]["build"]["dockerfile"] == DOCKERFILES["fake-cursor-sim"][0]
+    assert services["cursor-sim"]["build"]["target"] == "fake-cursor-sim"
     assert services["gcs"]["image"] == "fsouza/fake-gcs-server:1.54.0"  # pinned
     for dependant, needs in (("loader", "gcs"), ("dbt-runner", "gcs"), ("orchestrator", "loader")):
         assert services[dependant]["depends_on"][needs]["condition"] == "service_healthy"
@@ -118,8 +129,6 @@ def test_compose_config_is_valid_and_demands_the_api_key() -> None:
 
 def test_hadolint_finds_nothing_in_any_dockerfile() -> None:
     hadolint = Path(sys.executable).parent / "hadolint"
-    files = [REPO / path for path, _ in DOCKERFILES.values()] + [
-        REPO / ".ci/fake-gcs-server.Dockerfile"
-    ]
+    files = [DOCKERFILE, REPO / ".ci/fake-gcs-server.Dockerfile"]
     result = subprocess.run([str(hadolint), *map(str, files)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
