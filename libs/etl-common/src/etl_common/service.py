@@ -1,4 +1,5 @@
-"""What every HTTP service of ours shares: the liveness route, the single-flight job registry, serving.
+"""What every HTTP service of ours shares: the app factory (liveness and readiness routes), the
+single-flight job registry, how a crashed job is recorded, and serving.
 
 Each service runs at most one job at a time (the upstream's rate limit is global; dbt cannot run twice in one
 process), keeps the jobs of its lifetime for status queries, and listens on HOST:PORT (Cloud Run sets PORT;
@@ -8,21 +9,24 @@ containers set HOST=0.0.0.0; the default stays on loopback).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-from collections.abc import Callable, Coroutine
-from typing import Any, Generic, TypeVar
+import traceback
+from collections.abc import Callable, Coroutine, Iterable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, TypeVar
 
-from fastapi import APIRouter, FastAPI, HTTPException, status
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from pydantic import BaseModel
 
 from etl_common.errors import EtlError
+from etl_common.logs import one_line
+from etl_common.readiness import DependencyChecks
 
 T = TypeVar("T")
 
-health_router = APIRouter(tags=["health"])
 
-
-@health_router.get("/healthz", summary="Liveness: the process serves requests")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -80,6 +84,73 @@ class SingleFlight(Generic[T]):
                 self.current = None
 
         task.add_done_callback(done)
+
+
+def create_service_app(
+    *,
+    title: str,
+    version: str,
+    description: str,
+    ready_summary: str,
+    routers: Iterable[APIRouter],
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """A service's app: `/healthz` (liveness), `/readyz` answered from the `DependencyChecks` the service
+    puts on `app.state.readiness` (before the first request, or in its lifespan), then its own routers."""
+    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    health = APIRouter(tags=["health"])
+    health.add_api_route(
+        "/healthz", healthz, methods=["GET"], summary="Liveness: the process serves requests"
+    )
+
+    async def readyz(request: Request) -> Readiness:
+        checks: DependencyChecks = request.app.state.readiness
+        return ready_or_503(await checks.answer())
+
+    health.add_api_route(
+        "/readyz",
+        readyz,
+        methods=["GET"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness}},
+        summary=ready_summary,
+    )
+    app.include_router(health)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+class FailableJob(Protocol):
+    """What a job status needs for `record_crash`: the Failure fields, a state and an end time."""
+
+    state: Any
+    error: str | None
+    error_type: str | None
+    transient: bool | None
+    finished_at: datetime | None
+
+
+def record_crash(
+    job: FailableJob,
+    exc: BaseException,
+    *,
+    log: logging.Logger,
+    message: str,
+    scrub: Callable[[str], str] = lambda text: text,
+    **context: str,
+) -> str:
+    """End `job` failed because of a bug (an exception no step turned into a result): the one-line,
+    scrubbed cause on the status, not transient (a retry would crash the same way), the traceback in
+    the log line's `exception` field. Returns the error line."""
+    error = one_line(scrub(repr(exc)))
+    job.state, job.error, job.error_type, job.transient = "failed", error, type(exc).__name__, False
+    job.finished_at = datetime.now(UTC)
+    trace = "".join(traceback.format_exception(exc)).rstrip()
+    log.error(
+        message, extra={**context, "error_type": type(exc).__name__, "exception": scrub(trace)}
+    )
+    return error
 
 
 def serve(app_factory: Callable[[], FastAPI]) -> None:

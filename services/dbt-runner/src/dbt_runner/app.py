@@ -24,13 +24,7 @@ from etl_common.contract import BuildBusy, BuildRequest, BuildStatus
 from etl_common.errors import EtlError
 from etl_common.logs import one_line
 from etl_common.readiness import CachedCheck, DependencyChecks
-from etl_common.service import (
-    Readiness,
-    SingleFlight,
-    health_router,
-    ready_or_503,
-    store_check,
-)
+from etl_common.service import SingleFlight, create_service_app, record_crash, store_check
 from etl_common.storage import open_store
 
 log = logging.getLogger(__name__)
@@ -45,19 +39,7 @@ def _builds(request: Request) -> Builds:
 
 SettingsDep = Annotated[RunnerSettings, Depends(get_settings)]
 BuildsDep = Annotated[Builds, Depends(_builds)]
-health = APIRouter(tags=["health"])
 runs = APIRouter(prefix="/runs", tags=["runs"])
-
-
-@health.get(
-    "/readyz",
-    response_model=Readiness,
-    responses={503: {"model": Readiness}},
-    summary="Readiness: warehouse readable and its directory writable, dbt project present, bucket up",
-)
-async def readyz(request: Request) -> Readiness:
-    checks: DependencyChecks = request.app.state.readiness
-    return ready_or_503(await checks.answer())
 
 
 def _dependency_checks(settings: RunnerSettings) -> DependencyChecks:
@@ -149,9 +131,7 @@ async def _execute(run: BuildStatus, body: BuildRequest, settings: RunnerSetting
         run.error, run.error_type = run.result.error, run.result.error_type
         run.transient = run.result.transient
     except Exception as exc:
-        log.exception("build crashed", extra={"manifest": body.manifest_uri})
-        run.state, run.error, run.error_type = "failed", one_line(repr(exc)), type(exc).__name__
-        run.transient = False
+        record_crash(run, exc, log=log, message="build crashed", manifest=body.manifest_uri)
     finally:
         run.finished_at = datetime.now(UTC)
 
@@ -166,14 +146,14 @@ async def get_run(build_id: str, builds: BuildsDep) -> BuildStatus:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = create_service_app(
         title="dbt-runner",
         version="0.1.0",
         description="Loads the Parquet a manifest names into raw and runs dbt build.",
+        ready_summary="Readiness: warehouse readable and its directory writable, dbt project present,"
+        " bucket up",
+        routers=[runs],
     )
     app.state.builds = Builds()
     app.state.readiness = _dependency_checks(get_settings())
-    app.include_router(health_router)
-    app.include_router(health)
-    app.include_router(runs)
     return app

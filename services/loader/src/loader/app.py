@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import traceback
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, TypeAlias
@@ -23,7 +22,7 @@ from etl_common.errors import EtlError
 from etl_common.layout import new_load_id
 from etl_common.logs import one_line
 from etl_common.readiness import CachedCheck, DependencyChecks
-from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
+from etl_common.service import SingleFlight, create_service_app, record_crash, store_check
 from etl_common.storage import open_store
 from etl_common.urls import redact_text
 from loader.extract import EntityProgress
@@ -42,19 +41,7 @@ def _runs(request: Request) -> Runs:
 
 SettingsDep = Annotated[LoaderSettings, Depends(get_settings)]
 RunsDep = Annotated[Runs, Depends(_runs)]
-health = APIRouter(tags=["health"])
 runs_router = APIRouter(prefix="/runs", tags=["runs"])
-
-
-@health.get(
-    "/readyz",
-    response_model=Readiness,
-    summary="Readiness: upstream and bucket reachable",
-    responses={503: {"model": Readiness}},
-)
-async def readyz(request: Request) -> Readiness:
-    checks: DependencyChecks = request.app.state.readiness
-    return ready_or_503(await checks.answer())
 
 
 # /health on the upstream costs one of its 100 requests a minute: a probe answer is reused for 30 s, and
@@ -156,19 +143,15 @@ async def _execute(run: LoadStatus, req: ExtractRequest, active: set[asyncio.Tas
         run.outcome = f"failed: {one_line(error)}"
         log.error(error, extra={"load_id": run.load_id, "error_type": type(exc).__name__})
     except Exception as exc:  # a bug: record it on the run rather than lose it with the task
-        error = redact_text(repr(exc), req.source_url)
-        run.state, run.error, run.error_type, run.transient = (
-            "failed",
-            error,
-            type(exc).__name__,
-            False,
+        error = record_crash(
+            run,
+            exc,
+            log=log,
+            message="extraction crashed",
+            scrub=lambda text: redact_text(text, req.source_url),
+            load_id=run.load_id,
         )
-        run.outcome = f"failed: {one_line(error)}"
-        trace = "".join(traceback.format_exception(exc)).rstrip()
-        log.error(
-            "extraction crashed",
-            extra={"load_id": run.load_id, "exception": redact_text(trace, req.source_url)},
-        )
+        run.outcome = f"failed: {error}"
     except asyncio.CancelledError:  # the service is stopping (SIGTERM): cleaned up, not published
         run.state, run.error, run.error_type, run.transient = (
             "failed",
@@ -215,16 +198,15 @@ _SHUTDOWN_GRACE_S = 8.0  # within Cloud Run's 10 s between SIGTERM and SIGKILL
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = create_service_app(
         title="loader",
         version="0.1.0",
         description="Extracts cursor-sim into typed Parquet files and a manifest in a bucket.",
+        ready_summary="Readiness: upstream and bucket reachable",
+        routers=[runs_router],
         lifespan=_lifespan,
     )
     app.state.active = set()
     app.state.runs = Runs()
     app.state.readiness = _dependency_checks(get_settings())
-    app.include_router(health_router)
-    app.include_router(health)
-    app.include_router(runs_router)
     return app

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from etl_common.errors import EtlError
 from etl_common.layout import run_key
 from etl_common.readiness import CHECK_TIMEOUT_S, CachedCheck, DependencyChecks
-from etl_common.service import Readiness, health_router, ready_or_503, store_check
+from etl_common.service import create_service_app, store_check
 from etl_common.urls import redact
 from orchestrator.clients import ServiceClient
 from orchestrator.engine import Engine
@@ -44,7 +44,6 @@ def _engine(request: Request) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(_engine)]
-health = APIRouter(tags=["health"])
 runs = APIRouter(tags=["runs"])
 events = APIRouter(tags=["events"])
 
@@ -56,17 +55,6 @@ def _view(engine: Engine, run: Run) -> RunView:
     if run.result_uri:
         links["build_result"] = run.result_uri
     return RunView(**run.model_dump(), links=links, seconds_total=run.seconds)
-
-
-@health.get(
-    "/readyz",
-    response_model=Readiness,
-    responses={503: {"model": Readiness}},
-    summary="Readiness: loader, dbt-runner and bucket reachable (checks cached a few seconds)",
-)
-async def readyz(request: Request) -> Readiness:
-    readiness: DependencyChecks = request.app.state.readiness
-    return ready_or_503(await readiness.answer())
 
 
 def _dependency_checks(engine: Engine, cfg: OrchestratorSettings) -> DependencyChecks:
@@ -187,14 +175,11 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
             await engine.loader.aclose()
             await engine.runner.aclose()
 
-    app = FastAPI(
+    return create_service_app(
         title="orchestrator",
         version="0.2.0",
-        lifespan=lifespan,
         description="Sequences the loader and the dbt-runner; reacts to storage events.",
+        ready_summary="Readiness: loader, dbt-runner and bucket reachable (checks cached a few seconds)",
+        routers=[runs, events],
+        lifespan=lifespan,
     )
-    app.include_router(health_router)
-    app.include_router(health)
-    app.include_router(runs)
-    app.include_router(events)
-    return app
