@@ -22,8 +22,8 @@ from snowflake.connector.constants import FIELD_ID_TO_NAME
 
 from dbt_runner.duckdb_load import load_raw
 from dbt_runner.manifest_check import verify_and_stage
-from dbt_runner.snowflake_load import load_raw_snowflake
 from dbt_runner.snowflake_settings import SnowflakeSettings, load_snowflake_settings
+from dbt_runner.snowflake_warehouse import load_raw_snowflake
 from etl_common.records import to_arrow
 from etl_common.schemas import ENTITIES
 
@@ -110,9 +110,7 @@ def build_both(
         db = work / "warehouse.duckdb"
         sha = verified.manifest_sha256
         dev_load = load_raw(db, verified.manifest, uri, sha, verified.files)
-        sf_load = load_raw_snowflake(
-            sf_settings(port, database), verified.manifest, uri, sha, verified.files
-        )
+        sf_load = load_raw_snowflake(sf_settings(port, database), verified)
     assert dev_load.rows == sf_load.rows, (dev_load.rows, sf_load.rows)
     args = ["build", *EMULATOR_EXCLUDES, *STRICT]
     dev = run_dbt(args, work_dir=work / "dev", db_path=db, timeout=600)

@@ -3,9 +3,11 @@ load's semantics on fakesnow (atomic swap, counts, idempotency, bounded calls)."
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from string import Template
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,16 +16,15 @@ import snowflake.connector
 
 from dbt_runner.manifest_check import verify_and_stage
 from dbt_runner.snowflake_load import (
-    SnowflakeLoadError,
     column_type,
     copy_sql,
     create_table_sql,
     gcs_object_names,
-    load_raw_snowflake,
-    render_template,
     truncate_timestamps,
 )
+from dbt_runner.snowflake_session import SnowflakeLoadError
 from dbt_runner.snowflake_settings import load_snowflake_settings
+from dbt_runner.snowflake_warehouse import load_raw_snowflake
 from etl_common.errors import ConfigError, ManifestError
 
 from ..dbt.dbt_harness import fakesnow_connect
@@ -66,6 +67,15 @@ def test_gcs_variant_names_objects_relative_to_the_bucket():
     assert gcs_object_names("gs://b/manifests/L1.json", keys) == keys
     with pytest.raises(ConfigError, match="SNOWFLAKE_RAW_STAGE=gcs"):
         gcs_object_names("/local/manifests/L1.json", keys)
+
+
+def render_template(text: str, values: dict[str, str]) -> str:
+    """`${NAME}` placeholders of the DDL under infra/snowflake/ (as an operator renders them, e.g. with
+    envsubst); a missing value is an error."""
+    try:
+        return Template(text).substitute(values)
+    except KeyError as exc:
+        raise ConfigError(f"infra/snowflake template needs {exc.args[0]}") from None
 
 
 def test_gcs_infra_ddl_renders_every_placeholder():
@@ -216,7 +226,7 @@ def test_load_swaps_all_tables_verifies_counts_and_is_idempotent(
 
     def load(uri: str, **kw):  # type: ignore[no-untyped-def]
         v = verify_and_stage(uri, tmp_path / "stage")
-        return load_raw_snowflake(settings, v.manifest, uri, v.manifest_sha256, v.files, **kw)
+        return load_raw_snowflake(settings, v, **kw)
 
     out = load(first)
     assert (out.status, out.rows) == (
@@ -261,14 +271,14 @@ def test_a_row_count_that_differs_from_the_manifest_leaves_raw_untouched(
     settings = sf_settings(fakesnow_port, db)
     good = write_bucket(tmp_path / "b", edge_records(), "20270101T000000Z-aaaaaa", T0)
     v = verify_and_stage(good, tmp_path / "s")
-    load_raw_snowflake(settings, v.manifest, good, v.manifest_sha256, v.files)
+    load_raw_snowflake(settings, v)
     bad = write_bucket(tmp_path / "b", edge_records(), "20270102T000000Z-dddddd", T0.replace(day=2))
     v = verify_and_stage(bad, tmp_path / "s2")
     entities = dict(v.manifest.entities)
     entities["reviews"] = entities["reviews"].model_copy(update={"rows": 9})
     lying = v.manifest.model_copy(update={"entities": entities})
     with pytest.raises(ManifestError, match="reviews loaded 8 rows, manifest says 9"):
-        load_raw_snowflake(settings, lying, bad, v.manifest_sha256, v.files)
+        load_raw_snowflake(settings, dataclasses.replace(v, manifest=lying))
     state = _raw_state(fakesnow_port, db)
     assert state["loads"] == ["20270101T000000Z-aaaaaa"]
     assert state["counts"]["reviews"] == (8, "20270101T000000Z-aaaaaa")
@@ -283,5 +293,5 @@ def test_unreachable_warehouse_is_a_transient_error(tmp_path: Path):
     uri = write_bucket(tmp_path / "b", edge_records(), "20270101T000000Z-aaaaaa", T0)
     v = verify_and_stage(uri, tmp_path / "s")
     with pytest.raises(SnowflakeLoadError) as err:
-        load_raw_snowflake(settings, v.manifest, uri, v.manifest_sha256, v.files)
+        load_raw_snowflake(settings, v)
     assert err.value.transient and "fake" not in str(err.value).split("connect")[0]

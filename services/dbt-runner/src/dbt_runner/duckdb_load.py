@@ -10,11 +10,12 @@ entity list; file paths are quoted literals of paths this process staged itself.
 from __future__ import annotations
 
 import time
-from datetime import UTC
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
+from dbt_runner import load_rules
 from dbt_runner.load_rules import (
     ADDED_COLUMNS,
     LOADS_COLUMNS,
@@ -45,21 +46,11 @@ def _ensure_bookkeeping(con: duckdb.DuckDBPyConnection) -> None:
 
 def current_load(con: duckdb.DuckDBPyConnection) -> LoadedState | None:
     """The load the raw tables hold now (the last one committed), if any."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'raw' AND table_name = '_loads'"
-    ).fetchone()
-    if not exists or not exists[0]:
-        return None
-    have = {r[0] for r in con.execute(f"DESCRIBE {LOADS_TABLE}").fetchall()}
-    extra = [c if c in have else f"NULL AS {c}" for c in ("manifest_sha256", "outcome")]
-    row = con.execute(
-        f"SELECT load_id, extracted_at, {', '.join(extra)} FROM {LOADS_TABLE} "
-        "ORDER BY loaded_at DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        return None
-    return LoadedState(row[0], row[1].replace(tzinfo=UTC), row[2], row[3])
+
+    def run(sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        return con.execute(sql, list(params)).fetchall()
+
+    return load_rules.current_load(run, "?")
 
 
 def load_raw(

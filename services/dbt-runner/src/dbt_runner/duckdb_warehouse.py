@@ -22,8 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-from dbt_runner.duckdb_load import current_load
-from dbt_runner.load_rules import LoadedState
+from dbt_runner import duckdb_load
+from dbt_runner.load_rules import LoadedState, LoadOutcome
+from dbt_runner.warehouse import RawFiles
 from dbt_runner.warehouse_lock import writer_lock
 from etl_common.errors import EtlError
 from etl_common.logs import one_line
@@ -44,9 +45,14 @@ def _building_dirs(live: Path) -> list[Path]:
 
 
 class DuckDBWarehouse:
-    def __init__(self, live: Path, *, lock_timeout_s: float) -> None:
+    """The `Warehouse` on one DuckDB file: builds on a copy, publishes by rename."""
+
+    refreshes_views_after_publish = False
+
+    def __init__(self, live: Path, *, lock_timeout_s: float, threads: int | None = None) -> None:
         self.live = live
         self.lock_timeout_s = lock_timeout_s
+        self.threads = threads
 
     @contextlib.contextmanager
     def writing(self, load_id: str) -> Iterator[None]:
@@ -72,7 +78,7 @@ class DuckDBWarehouse:
                 shutil.rmtree(stale, ignore_errors=True)
             yield
 
-    def current(self) -> LoadedState | None:
+    def current_load(self) -> LoadedState | None:
         """What the live file holds, read without taking DuckDB's write lock (readers may be open)."""
         if not self.live.exists():
             return None
@@ -82,12 +88,12 @@ class DuckDBWarehouse:
                 with duckdb.connect(str(self.live)) as con:
                     con.execute("CHECKPOINT")
             with duckdb.connect(str(self.live), read_only=True) as con:
-                return current_load(con)
+                return duckdb_load.current_load(con)
         except duckdb.Error as exc:
             raise self._error("cannot read", exc) from None
 
     @contextlib.contextmanager
-    def building(self, load_id: str) -> Iterator[Path]:
+    def building(self, load_id: str) -> Iterator[DuckDBBuild]:
         """A private copy of the live file to build on; removed afterwards unless published."""
         where = self.live.parent / f".{self.live.name}.building-{load_id}"
         where.mkdir()
@@ -95,7 +101,7 @@ class DuckDBWarehouse:
         try:
             if self.live.exists():
                 shutil.copyfile(self.live, copy)
-            yield copy
+            yield DuckDBBuild(self, copy)
         finally:
             shutil.rmtree(where, ignore_errors=True)
 
@@ -116,3 +122,29 @@ class DuckDBWarehouse:
         text = one_line(str(exc))
         busy = "lock" in text.lower()
         return WarehouseError(f"{what} the DuckDB warehouse {self.live}: {text}", transient=busy)
+
+
+class DuckDBBuild:
+    """One build's copy of the warehouse file."""
+
+    def __init__(self, warehouse: DuckDBWarehouse, copy: Path) -> None:
+        self.warehouse = warehouse
+        self.copy = copy
+
+    def replace_raw(self, load: RawFiles, *, previous_load_id: str | None) -> LoadOutcome:
+        return duckdb_load.load_raw(
+            self.copy,
+            load.manifest,
+            load.manifest_uri,
+            load.manifest_sha256,
+            load.files,
+            previous_load_id=previous_load_id,
+            threads=self.warehouse.threads,
+        )
+
+    def dbt_env(self) -> dict[str, str]:
+        return {"DUCKDB_PATH": str(self.copy)}
+
+    def publish(self, load_id: str, counts: dict[str, int]) -> None:
+        duckdb_load.mark_built(self.copy, load_id, counts)
+        self.warehouse.publish(self.copy)

@@ -1,5 +1,6 @@
 """What every warehouse's raw load obeys, whatever the engine: the idempotency rule, the row-count check
-against the manifest, and the bookkeeping row each load leaves in `raw._loads`.
+against the manifest, and the bookkeeping table `raw._loads` (its columns, the row each load leaves, how
+the load held now is read and how a green build is marked).
 
 A load counts as loaded only when its dbt build succeeded (`outcome = 'succeeded'`): a load whose build
 failed or was interrupted is built again by the next attempt. Idempotency is by content: the row records
@@ -9,6 +10,7 @@ the sha256 of the manifest it was built from, and the same load id under a diffe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -32,6 +34,10 @@ LOADS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("dbt_counts", "varchar"),
 )
 ADDED_COLUMNS = LOADS_COLUMNS[5:]  # added to existing `_loads` tables in place
+LOADS = "_loads"
+
+# One statement on a warehouse connection: its rows (none for DDL and DML).
+Run = Callable[[str, Sequence[object]], list[tuple[object, ...]]]
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,40 @@ def already_loaded(
             "data (use --force to load it anyway)"
         )
     return False
+
+
+def loads_columns(run: Run, placeholder: str, schema: str = "raw") -> set[str]:
+    """The columns `<schema>._loads` has now: none when it does not exist, fewer when it predates some."""
+    p = placeholder
+    rows = run(
+        "select column_name from information_schema.columns "
+        f"where lower(table_schema) = {p} and lower(table_name) = {p}",
+        (schema, LOADS),
+    )
+    return {str(r[0]).lower() for r in rows}
+
+
+def current_load(run: Run, placeholder: str) -> LoadedState | None:
+    """The load the raw tables hold now (the last `_loads` row committed), if any; the same query on
+    every engine, with NULL for columns an older table lacks."""
+    have = loads_columns(run, placeholder)
+    if not have:
+        return None
+    extra = ", ".join(c if c in have else f"null as {c}" for c in ("manifest_sha256", "outcome"))
+    rows = run(
+        f"select load_id, extracted_at, {extra} from raw.{LOADS} order by loaded_at desc limit 1",
+        (),
+    )
+    if not rows:
+        return None
+    load_id, extracted_at, sha256, outcome = rows[0]
+    assert isinstance(extracted_at, datetime)
+    return LoadedState(
+        str(load_id),
+        extracted_at.replace(tzinfo=UTC),
+        None if sha256 is None else str(sha256),
+        None if outcome is None else str(outcome),
+    )
 
 
 def require_rows(manifest: Manifest, manifest_uri: str, entity: str, count: int) -> int:

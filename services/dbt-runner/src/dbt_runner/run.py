@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dbt_runner.dbt_invoke import DbtResult, dbt_args, invoke
-from dbt_runner.duckdb_load import load_raw, mark_built
 from dbt_runner.duckdb_warehouse import DuckDBWarehouse
 from dbt_runner.load_rules import LoadOutcome, already_loaded
 from dbt_runner.manifest_check import VerifiedLoad, verify_and_stage
 from dbt_runner.settings import RunnerSettings
-from dbt_runner.snowflake_load import discard_snowflake, publish_snowflake, stage_raw_snowflake
 from dbt_runner.snowflake_settings import get_snowflake_settings
+from dbt_runner.snowflake_warehouse import SnowflakeWarehouse
+from dbt_runner.warehouse import Warehouse
 from etl_common.contract import BuildResult, RawLoad
 from etl_common.errors import EtlError
 from etl_common.layout import build_result_key, latest_build_result_key, new_run_id
@@ -110,10 +110,7 @@ def run_manifest(
             attempt.store = verified.store
             attempt.set(load_id=verified.manifest.load_id, manifest_sha256=verified.manifest_sha256)
             with log_context(load_id=verified.manifest.load_id):
-                if attempt.target == "dev":
-                    _build_duckdb(attempt, verified, settings, force)
-                else:
-                    _build_snowflake(attempt, verified, settings, force)
+                _build(attempt, verified, settings, force)
     except EtlError as exc:
         log.error(one_line(str(exc)), extra={"error_type": type(exc).__name__})
         attempt.fail(exc)
@@ -123,75 +120,53 @@ def run_manifest(
     return attempt.finish()
 
 
-def _build_duckdb(
+def open_warehouse(settings: RunnerSettings, target: str) -> Warehouse:
+    """`dev` is the DuckDB file at DUCKDB_PATH; any other target is the Snowflake account of its
+    SNOWFLAKE_* settings."""
+    if target == "dev":
+        return DuckDBWarehouse(
+            settings.duckdb_path.resolve(),
+            lock_timeout_s=settings.lock_timeout_s,
+            threads=settings.threads,
+        )
+    return SnowflakeWarehouse(get_snowflake_settings())
+
+
+def _build(
     attempt: _Attempt, verified: VerifiedLoad, settings: RunnerSettings, force: bool
 ) -> None:
-    manifest, uri = verified.manifest, verified.manifest_uri
-    warehouse = DuckDBWarehouse(
-        settings.duckdb_path.resolve(), lock_timeout_s=settings.lock_timeout_s
-    )
+    """The one build path, whatever the engine: hold the warehouse, apply the load rules, fill a private
+    place, build and test there, publish only a green build."""
+    manifest = verified.manifest
+    warehouse = open_warehouse(settings, attempt.target)
     with contextlib.ExitStack() as held:
         with attempt.step("lock_wait"):
             held.enter_context(warehouse.writing(manifest.load_id))
-        current = warehouse.current()
+        current = warehouse.current_load()
         previous = current.load_id if current else None
-        if already_loaded(current, manifest, uri, verified.manifest_sha256, force=force):
+        uri, sha256 = verified.manifest_uri, verified.manifest_sha256
+        if already_loaded(current, manifest, uri, sha256, force=force):
             _already(attempt, previous)
             return
-        with warehouse.building(manifest.load_id) as copy:
+        with warehouse.building(manifest.load_id) as place:
             with attempt.step("raw_load"):
-                outcome = load_raw(
-                    copy,
-                    manifest,
-                    uri,
-                    verified.manifest_sha256,
-                    verified.files,
-                    previous_load_id=previous,
-                    threads=settings.threads,
-                )
+                outcome = place.replace_raw(verified, previous_load_id=previous)
             attempt.set(raw_load=_raw_load(outcome))
-            dbt = build(settings, "dev", duckdb_path=copy)
-            if not attempt.dbt("dbt_build", dbt):  # the copy is dropped: readers keep the old state
+            dbt = build(settings, attempt.target, env=place.dbt_env())
+            if not attempt.dbt(
+                "dbt_build", dbt
+            ):  # never published: readers keep the previous state
                 return
-            mark_built(copy, manifest.load_id, dbt.counts)
             with attempt.step("publish"):
-                warehouse.publish(copy)
+                place.publish(manifest.load_id, dbt.counts)
+            if warehouse.refreshes_views_after_publish:
+                # The live views already read the swapped-in raw by name; re-create them (and the seeds
+                # they read) so a changed definition takes effect too. Their tests ran in the build set.
+                views = build(settings, attempt.target, select=VIEWS_AND_SEEDS, tests=False)
+                failure = "published, but refreshing the staging views failed: "
+                if not attempt.dbt("refresh_views", views, failure=failure):
+                    return
             attempt.set(state="succeeded")
-
-
-def _build_snowflake(
-    attempt: _Attempt, verified: VerifiedLoad, settings: RunnerSettings, force: bool
-) -> None:
-    sf = get_snowflake_settings()
-    manifest = verified.manifest
-    with attempt.step("raw_load"):
-        outcome, build_set = stage_raw_snowflake(
-            sf,
-            manifest,
-            verified.manifest_uri,
-            verified.manifest_sha256,
-            verified.files,
-            force=force,
-        )
-    if build_set is None:
-        _already(attempt, outcome.previous_load_id)
-        return
-    attempt.set(raw_load=_raw_load(outcome))
-    try:
-        dbt = build(settings, attempt.target, env=build_set.dbt_env())
-        if not attempt.dbt("dbt_build", dbt):  # never published: readers keep the previous state
-            return
-        with attempt.step("publish"):
-            publish_snowflake(sf, build_set, manifest.load_id, dbt.counts)
-        # The live views already read the swapped-in raw by name; re-create them (and the seeds they
-        # read) so a changed definition takes effect too. Their tests ran in the build set.
-        views = build(settings, attempt.target, select=VIEWS_AND_SEEDS, tests=False)
-        failure = "published, but refreshing the staging views failed: "
-        if not attempt.dbt("refresh_views", views, failure=failure):
-            return
-        attempt.set(state="succeeded")
-    finally:
-        discard_snowflake(sf, build_set)
 
 
 def _raw_load(outcome: LoadOutcome) -> RawLoad:
@@ -222,7 +197,6 @@ def build(
     settings: RunnerSettings,
     target: str,
     *,
-    duckdb_path: Path | None = None,
     select: tuple[str, ...] = (),
     tests: bool = True,
     env: dict[str, str] | None = None,
@@ -242,10 +216,14 @@ def build(
         exclude=FAKESNOW_EXCLUDES if emulated and tests else (),
         exclude_resource_types=skipped if tests else ("test", "unit_test"),
     )
-    path = duckdb_path or settings.duckdb_path.resolve()
-    # Unset (empty) build-set variables mean the live schemas.
-    scoped = {"DBT_RAW_SCHEMA": "raw", "DBT_SCHEMA_SUFFIX": "", **(env or {})}
-    return invoke(args, env={"DUCKDB_PATH": str(path), "DBT_TARGET": target, **scoped})
+    # Unset (empty) build-set variables mean the live schemas and the live DuckDB file.
+    scoped = {
+        "DUCKDB_PATH": str(settings.duckdb_path.resolve()),
+        "DBT_RAW_SCHEMA": "raw",
+        "DBT_SCHEMA_SUFFIX": "",
+        **(env or {}),
+    }
+    return invoke(args, env={"DBT_TARGET": target, **scoped})
 
 
 def _record(store: ObjectStore, result: BuildResult, load_id: str) -> None:
