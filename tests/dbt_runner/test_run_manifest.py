@@ -95,6 +95,12 @@ def test_manifest_to_raw_to_green_dbt_build(loads: tuple[Path, list[str]], built
     statuses = {n["status"] for n in result["dbt"]["nodes"]}
     assert statuses <= {"success", "pass"}, result["dbt"]["counts"]
     assert any(n["resource_type"] == "unit_test" for n in result["dbt"]["nodes"])
+    # every step traced once, in order, and the timings are the same trace's seconds
+    steps = result["steps"]
+    assert [s["name"] for s in steps] == ["verify", "lock_wait", "raw_load", "dbt_build", "publish"]
+    assert {s["outcome"] for s in steps} == {"succeeded"}
+    assert result["timings_s"] == {s["name"]: s["seconds"] for s in steps}
+    assert steps[3]["counts"] == result["dbt"]["counts"]
     # the result is also written beside the manifest
     attempts = root / "build-results" / manifest.load_id
     written = json.loads((attempts / f"{result['attempt']}.json").read_text())

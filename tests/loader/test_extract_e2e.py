@@ -56,6 +56,12 @@ def test_extracts_every_entity_completely_with_manifest_last(
     assert manifest_path.stat().st_mtime_ns >= newest_data
     assert manifest.requests["throttled_429"] == 0
     assert "cursor-sim-dev-key" not in manifest_path.read_text()
+    # one trace of the load's steps; the total spans them
+    steps = list(manifest.timings_s)
+    assert steps == ["discover", "extract", "write", "publish", "total"]
+    assert manifest.timings_s["total"] >= sum(
+        v for k, v in manifest.timings_s.items() if k != "total"
+    )
 
 
 def test_values_survive_with_nanoseconds_and_missing_keys_as_null(

@@ -34,6 +34,10 @@ def test_runs_are_single_flight_and_report_state_counts_and_manifest(
         manifest = Manifest.parse(Path(final["manifest_uri"]).read_bytes())
         assert final["rows"] == {e: o.rows for e, o in manifest.entities.items()}
         assert final["rows"]["pull_requests"] == fresh_double.stats()["total_prs"]
+        traced = {t["name"]: t for t in final["steps"]}
+        assert list(traced) == ["discover", "extract", "write", "publish"]
+        assert traced["write"]["counts"] == final["rows"]
+        assert {t["seconds"] for t in final["steps"]} <= set(manifest.timings_s.values())
         assert httpx.get(url + "/runs/nope", timeout=10).status_code == 404
         listed = httpx.get(url + "/runs", timeout=10).json()
         assert [r["load_id"] for r in listed] == [load_id]

@@ -16,6 +16,8 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field
 
+from etl_common.trace import StepTrace
+
 LoadState = Literal["running", "succeeded", "failed"]
 BuildState = Literal["running", "succeeded", "failed", "already_loaded"]
 
@@ -54,6 +56,7 @@ class LoadStatus(Failure):
         default_factory=list,
         description="Drift findings that did not block the load (fields no mart depends on), one each",
     )
+    steps: list[StepTrace] = Field(default_factory=list, description="The load's steps, once done")
 
 
 class NodeResult(BaseModel):
@@ -94,7 +97,8 @@ class BuildResult(Failure):
     state: Literal["succeeded", "failed", "already_loaded"]
     started_at: datetime
     finished_at: datetime
-    timings_s: dict[str, float] = Field(default_factory=dict)
+    timings_s: dict[str, float] = Field(default_factory=dict, description="seconds per step")
+    steps: list[StepTrace] = Field(default_factory=list, description="each step as traced")
     raw_load: RawLoad | None = None
     dbt: DbtResult | None = None
     transient: bool = Field(default=False, description="A later attempt may succeed")

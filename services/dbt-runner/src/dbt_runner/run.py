@@ -13,8 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from etl_common.errors import EtlError
 from etl_common.layout import build_result_key, latest_build_result_key, new_run_id
 from etl_common.logs import log_context, one_line
 from etl_common.storage import ObjectStore
+from etl_common.trace import StepTrace, step
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +47,31 @@ class _Attempt:
             "target": target,
             "state": "failed",
         }
-        self.timings: dict[str, float] = {}
+        self.steps: list[StepTrace] = []
         self.store: ObjectStore | None = None
 
-    @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        t0 = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(time.monotonic() - t0, 3)
+    def step(self, name: str) -> contextlib.AbstractContextManager[StepTrace]:
+        return step(name, into=self.steps)
 
     def set(self, **fields: object) -> None:
         self.fields.update(fields)
 
-    def dbt(self, name: str, dbt: DbtResult, *, failure: str = "") -> bool:
-        """Record one dbt invocation (`dbt_build` is the result's `dbt`); on failure, the attempt's
-        one-line error (after `failure`, if given). True when it succeeded."""
-        self.timings[name] = dbt.seconds
+    def dbt(self, name: str, run: Callable[[], DbtResult], *, failure: str = "") -> DbtResult:
+        """One dbt invocation as step `name` (`dbt_build` is the result's `dbt`); on failure, the
+        attempt's one-line error (after `failure`, if given)."""
+        with self.step(name) as trace:
+            dbt = run()
+            trace.counts = dict(dbt.counts)
+            if not dbt.success:
+                trace.outcome, trace.error = "failed", one_line(dbt.error or "dbt build failed")
+                trace.error_type = "DbtFailure"
         if name == "dbt_build":
             self.set(dbt=dbt)
         if not dbt.success:
             self.set(
                 error=one_line(failure + (dbt.error or "dbt build failed")), error_type="DbtFailure"
             )
-        return dbt.success
+        return dbt
 
     def fail(self, exc: BaseException) -> None:
         message = one_line(str(exc)) or type(exc).__name__
@@ -90,7 +90,10 @@ class _Attempt:
                 **self.fields,
                 "started_at": self.started,
                 "finished_at": datetime.now(UTC),
-                "timings_s": self.timings,
+                "timings_s": {
+                    t.name: t.seconds for t in self.steps if t.name and t.seconds is not None
+                },
+                "steps": self.steps,
             }
         )
         if self.store is not None and result.load_id is not None:
@@ -152,19 +155,20 @@ def _build(
             with attempt.step("raw_load"):
                 outcome = place.replace_raw(verified, previous_load_id=previous)
             attempt.set(raw_load=_raw_load(outcome))
-            dbt = build(settings, attempt.target, env=place.dbt_env())
-            if not attempt.dbt(
-                "dbt_build", dbt
-            ):  # never published: readers keep the previous state
-                return
+            env = place.dbt_env()
+            dbt = attempt.dbt("dbt_build", lambda: build(settings, attempt.target, env=env))
+            if not dbt.success:
+                return  # never published: readers keep the previous state
             with attempt.step("publish"):
                 place.publish(manifest.load_id, dbt.counts)
             if warehouse.refreshes_views_after_publish:
                 # The live views already read the swapped-in raw by name; re-create them (and the seeds
                 # they read) so a changed definition takes effect too. Their tests ran in the build set.
-                views = build(settings, attempt.target, select=VIEWS_AND_SEEDS, tests=False)
+                def views() -> DbtResult:
+                    return build(settings, attempt.target, select=VIEWS_AND_SEEDS, tests=False)
+
                 failure = "published, but refreshing the staging views failed: "
-                if not attempt.dbt("refresh_views", views, failure=failure):
+                if not attempt.dbt("refresh_views", views, failure=failure).success:
                     return
             attempt.set(state="succeeded")
 

@@ -131,6 +131,7 @@ async def _execute(run: LoadStatus, req: ExtractRequest, active: set[asyncio.Tas
         run.rows = {e: o.rows for e, o in result.manifest.entities.items()}
         run.requests = result.manifest.requests.get("sent")
         run.warnings, run.outcome = result.warnings, result.outcome
+        run.steps = result.steps
         run.state = "succeeded"
     except EtlError as exc:
         error = redact_text(str(exc), req.source_url)

@@ -116,6 +116,11 @@ def require_no_drift(findings: list[Finding]) -> None:
         )
 
 
+# A judgement so far: what was expected, what was seen ("" when nothing is wrong), and whether every row
+# that should carry a value has none.
+_Verdict = tuple[str, str, bool]
+
+
 def _judge(
     entity: str,
     name: str,
@@ -124,50 +129,13 @@ def _judge(
     s: FieldStats,
     prior: tuple[str, int, FieldStats] | None,
 ) -> Finding | None:
+    """One field of one load against the contract's promise, then against the previous load."""
     rows = out.rows
-    valued = rows - s.missing - s.null
-    cond = x.describe_when()
-    expected = actual = ""
-    vanished = False  # every row that should carry a value has none
-    if x.presence == "always":
-        expected = "a value on every row"
-        if valued == 0:
-            actual, vanished = _none_of(rows, s), True
-        elif valued < rows:
-            actual = f"no value on {rows - valued} of {rows} rows"
-    elif x.presence == "when":
-        wr, wv = s.when_rows or 0, s.when_valued or 0
-        expected = f"a value on every row with {cond}"
-        if wr and not wv:
-            where = f"the {wr} rows with {cond}"
-            actual, vanished = _none_of(rows, s, where=where), True
-        elif wr and wv < wr:
-            actual = f"no value on {wr - wv} of the {wr} rows with {cond}"
-        elif not wr and valued:
-            expected = f"values only on rows with {cond}"
-            actual, vanished = f"values on {valued} rows, none of which has {cond}", True
-    detail = []
+    detail: list[str] = []
+    verdict = _against_contract(x, rows, s)
     if prior is not None:
-        prev_id, prev_rows, p = prior
-        prev_valued = prev_rows - p.missing - p.null
-        if vanished:
-            if prev_valued:
-                detail.append(f"load {prev_id} had a value on {prev_valued} of {prev_rows} rows")
-        elif x.presence == "when" and not (s.when_rows or 0) and (p.when_rows or 0):
-            expected = f"rows with {cond}, as load {prev_id} had ({p.when_rows} of {prev_rows})"
-            actual, vanished = f"no row with {cond} among {rows}", True
-        elif prev_valued and not valued:
-            expected = f"values, as load {prev_id} had on {prev_valued} of {prev_rows} rows"
-            actual, vanished = _none_of(rows, s), True
-        elif (
-            x.presence == "optional"  # the others' partial losses are judged against the contract
-            and prev_valued
-            and valued / rows <= prev_valued / prev_rows - RATE_DROP_WARNING
-        ):
-            expected = (
-                f"a value on about {prev_valued / prev_rows:.0%} of rows, as in load {prev_id}"
-            )
-            actual = f"a value on {valued} of {rows} rows ({valued / rows:.0%})"
+        verdict = _against_prior(x, rows, s, prior, verdict, detail)
+    expected, actual, vanished = verdict
     if not actual:
         return None
     if vanished and s.missing == rows and (rename := _probable_rename(name, x, s, out)):
@@ -180,6 +148,63 @@ def _judge(
         blocking=vanished and x.mart and x.presence != "null",
         detail="; ".join(detail),
     )
+
+
+def _against_contract(x: FieldExpectation, rows: int, s: FieldStats) -> _Verdict:
+    valued = rows - s.missing - s.null
+    cond = x.describe_when()
+    if x.presence == "always":
+        if valued == 0:
+            return "a value on every row", _none_of(rows, s), True
+        if valued < rows:
+            return "a value on every row", f"no value on {rows - valued} of {rows} rows", False
+        return "a value on every row", "", False
+    if x.presence == "when":
+        wr, wv = s.when_rows or 0, s.when_valued or 0
+        expected = f"a value on every row with {cond}"
+        if wr and not wv:
+            return expected, _none_of(rows, s, where=f"the {wr} rows with {cond}"), True
+        if wr and wv < wr:
+            return expected, f"no value on {wr - wv} of the {wr} rows with {cond}", False
+        if not wr and valued:
+            actual = f"values on {valued} rows, none of which has {cond}"
+            return f"values only on rows with {cond}", actual, True
+        return expected, "", False
+    return "", "", False
+
+
+def _against_prior(
+    x: FieldExpectation,
+    rows: int,
+    s: FieldStats,
+    prior: tuple[str, int, FieldStats],
+    verdict: _Verdict,
+    detail: list[str],
+) -> _Verdict:
+    """The contract's verdict, sharpened by what the previous load `prior` had (detail added in place)."""
+    expected, actual, vanished = verdict
+    prev_id, prev_rows, p = prior
+    valued = rows - s.missing - s.null
+    prev_valued = prev_rows - p.missing - p.null
+    cond = x.describe_when()
+    if vanished:
+        if prev_valued:
+            detail.append(f"load {prev_id} had a value on {prev_valued} of {prev_rows} rows")
+        return verdict
+    if x.presence == "when" and not (s.when_rows or 0) and (p.when_rows or 0):
+        expected = f"rows with {cond}, as load {prev_id} had ({p.when_rows} of {prev_rows})"
+        return expected, f"no row with {cond} among {rows}", True
+    if prev_valued and not valued:
+        expected = f"values, as load {prev_id} had on {prev_valued} of {prev_rows} rows"
+        return expected, _none_of(rows, s), True
+    if (
+        x.presence == "optional"  # the others' partial losses are judged against the contract
+        and prev_valued
+        and valued / rows <= prev_valued / prev_rows - RATE_DROP_WARNING
+    ):
+        expected = f"a value on about {prev_valued / prev_rows:.0%} of rows, as in load {prev_id}"
+        return expected, f"a value on {valued} of {rows} rows ({valued / rows:.0%})", False
+    return expected, actual, vanished
 
 
 def _none_of(rows: int, s: FieldStats, *, where: str = "") -> str:
