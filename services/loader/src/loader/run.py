@@ -32,6 +32,7 @@ from loader.plan import WIDE_WINDOW, Plan, discover, snapshot
 from loader.sink import EntitySink, WrittenFile
 from loader.staging import staging_dir
 from loader.staging import sweep as staging_sweep
+from loader.upstream import cursor_sim_client
 from loader.verify import completeness_checks, orphan_checks, require
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ async def extract(
         t0 = time.monotonic()
         staging_sweep(req.staging_grace_s)
         with staging_dir() as staging:
-            async with PacedClient(
+            async with cursor_sim_client(
                 req.source_url,
                 req.api_key,
                 pacer=pacer,
