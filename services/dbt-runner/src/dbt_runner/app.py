@@ -27,6 +27,7 @@ from etl_common.readiness import CachedCheck, DependencyChecks
 from etl_common.service import (
     Readiness,
     SingleFlight,
+    add_request_trace,
     health_router,
     ready_or_503,
     store_check,
@@ -173,6 +174,7 @@ def create_app() -> FastAPI:
     )
     app.state.builds = Builds()
     app.state.readiness = _dependency_checks(get_settings())
+    add_request_trace(app)
     app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs)

@@ -23,7 +23,14 @@ from etl_common.errors import EtlError
 from etl_common.layout import new_load_id
 from etl_common.logs import one_line
 from etl_common.readiness import CachedCheck, DependencyChecks
-from etl_common.service import Readiness, SingleFlight, health_router, ready_or_503, store_check
+from etl_common.service import (
+    Readiness,
+    SingleFlight,
+    add_request_trace,
+    health_router,
+    ready_or_503,
+    store_check,
+)
 from etl_common.storage import open_store
 from etl_common.urls import redact_text
 from loader.extract import EntityProgress
@@ -224,6 +231,7 @@ def create_app() -> FastAPI:
     app.state.active = set()
     app.state.runs = Runs()
     app.state.readiness = _dependency_checks(get_settings())
+    add_request_trace(app)
     app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs_router)

@@ -21,7 +21,13 @@ from fastapi.responses import JSONResponse
 from etl_common.errors import EtlError
 from etl_common.layout import run_key
 from etl_common.readiness import CHECK_TIMEOUT_S, CachedCheck, DependencyChecks
-from etl_common.service import Readiness, health_router, ready_or_503, store_check
+from etl_common.service import (
+    Readiness,
+    add_request_trace,
+    health_router,
+    ready_or_503,
+    store_check,
+)
 from etl_common.urls import redact
 from orchestrator.clients import ServiceClient
 from orchestrator.engine import Engine
@@ -193,6 +199,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         description="Sequences the loader and the dbt-runner; reacts to storage events.",
     )
+    add_request_trace(app)
     app.include_router(health_router)
     app.include_router(health)
     app.include_router(runs)
