@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # bench/ is a folder of scripts,
 from naive_pager import naive_extract
 
 from dev_stack.double import run_double
-from etl_common.http import PacedClient
 from etl_common.manifest import Manifest
 from etl_common.pacing import TokenBucket
+from loader.upstream import cursor_sim_client
 
 KEY = "cursor-sim-dev-key"
 LIMIT = 100
@@ -88,7 +88,9 @@ sys.exit(code)
 
 
 async def run_naive(url: str) -> tuple[dict[str, int], int]:
-    async with PacedClient(url, KEY, pacer=TokenBucket(1e9, 1e9), max_connections=1) as client:
+    async with cursor_sim_client(
+        url, KEY, pacer=TokenBucket(1e9, 1e9), max_connections=1
+    ) as client:
         result = await naive_extract(client)
     return (
         {

@@ -5,6 +5,9 @@ Every request takes a token from the shared `TokenBucket` first (retries include
 connections and unparseable bodies are retried with exponential backoff and full jitter within a fixed attempt
 budget, then raise `TransientSourceError`. 4xx are terminal (`SourceApiError`), with the upstream's message.
 The API key travels only in the Authorization header, which is never logged or put in an error.
+
+The client knows no particular upstream: the caller names itself (`user_agent`), says what a refused key
+means for its operator (`auth_hint`), and how request paths group for the stats (`endpoint_family`).
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -24,6 +30,14 @@ from etl_common.errors import SourceApiError, TransientSourceError
 from etl_common.pacing import TokenBucket
 
 log = logging.getLogger(__name__)
+
+# What a 429 without a usable Retry-After waits: the upstream's usual answer, and short enough to probe again.
+DEFAULT_RETRY_AFTER_S = 1.0
+
+
+def path_without_query(path: str) -> str:
+    """The default endpoint family: every distinct path counts on its own, whatever its query."""
+    return path.split("?")[0]
 
 
 @dataclass
@@ -70,6 +84,9 @@ class PacedClient:
         api_key: str,
         *,
         pacer: TokenBucket,
+        user_agent: str,
+        auth_hint: str | None = None,
+        endpoint_family: Callable[[str], str] = path_without_query,
         timeout_s: float = 30.0,
         retry: RetryPolicy | None = None,
         max_connections: int = 8,
@@ -81,13 +98,15 @@ class PacedClient:
         self.pacer = pacer
         self.retry = retry or RetryPolicy()
         self.stats = RequestStats()
+        self._auth_hint = auth_hint
+        self._endpoint_family = endpoint_family
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             auth=httpx.BasicAuth(api_key, ""),
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
             limits=httpx.Limits(max_connections=max_connections),
             transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "cursor-analytics-loader"},
+            headers={"Accept": "application/json", "User-Agent": user_agent},
         )
 
     async def __aenter__(self) -> PacedClient:
@@ -102,13 +121,13 @@ class PacedClient:
     async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         """GET `path` and return the decoded JSON body, retrying what can be retried."""
         where = _describe(path, params)
-        endpoint = path.split("?")[0]
+        family = self._endpoint_family(path)
         errors = 0
         throttled = 0
         while True:
             await self.pacer.acquire()
             self.stats.sent += 1
-            self.stats.by_endpoint[_endpoint_family(endpoint)] += 1
+            self.stats.by_endpoint[family] += 1
             try:
                 response = await self._client.get(path, params=params)
                 body = response.content
@@ -129,7 +148,7 @@ class PacedClient:
                         status=429,
                         url=where,
                     )
-                self.pacer.on_throttled(_retry_after(response))
+                self.pacer.on_throttled(retry_after_s(response.headers.get("Retry-After")))
                 continue
             if status >= 500:
                 errors += 1
@@ -138,7 +157,8 @@ class PacedClient:
                 )
                 continue
             if status >= 400:
-                raise SourceApiError(_client_error(status, where, body), status=status, url=where)
+                message = _client_error(status, where, body, self._auth_hint)
+                raise SourceApiError(message, status=status, url=where)
             try:
                 data = json.loads(body)
             except ValueError:
@@ -179,21 +199,29 @@ def _describe(path: str, params: Mapping[str, str | int] | None) -> str:
     return f"GET {path}" + (f"?{query}" if query else "")
 
 
-def _endpoint_family(path: str) -> str:
-    parts = path.strip("/").split("/")
-    if parts and parts[0] == "repos" and len(parts) > 3:
-        # /repos/{o}/{r}/pulls[/{n}[/reviews]] -> /repos/*/*/pulls[/*[/reviews]]
-        return "/" + "/".join(["repos", "*", "*", *("*" if p.isdigit() else p for p in parts[3:])])
-    if parts and parts[0] == "repos" and len(parts) == 3:
-        return "/repos/*/*"
-    return path
+def retry_after_s(value: str | None, now: datetime | None = None) -> float:
+    """Seconds to wait per a Retry-After value (RFC 9110 10.2.3): delay-seconds or an HTTP-date.
 
-
-def _retry_after(response: httpx.Response) -> float:
+    A date in the past means "now" (0); absent or unreadable values wait the default rather than fail:
+    the 429 itself already says to slow down."""
+    if value is None or not value.strip():
+        return DEFAULT_RETRY_AFTER_S
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "1")))
+        seconds = float(value)
     except ValueError:
-        return 1.0
+        return _seconds_until(value, now or datetime.now(UTC))
+    # inf would block the bucket forever and nan poisons every later comparison
+    return max(0.0, seconds) if math.isfinite(seconds) else DEFAULT_RETRY_AFTER_S
+
+
+def _seconds_until(http_date: str, now: datetime) -> float:
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError):
+        return DEFAULT_RETRY_AFTER_S
+    if when.tzinfo is None:  # "-0000" parses naive; HTTP dates are always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 def _snippet(body: bytes, limit: int = 200) -> str:
@@ -201,7 +229,7 @@ def _snippet(body: bytes, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _client_error(status: int, where: str, body: bytes) -> str:
+def _client_error(status: int, where: str, body: bytes, auth_hint: str | None) -> str:
     message = _snippet(body)
     try:
         decoded = json.loads(body)
@@ -210,5 +238,6 @@ def _client_error(status: int, where: str, body: bytes) -> str:
     except ValueError:
         pass
     if status == 401:
-        return f"{where}: HTTP 401 {message}: the upstream refused the API key (set CURSOR_SIM_API_KEY)"
+        hint = f" ({auth_hint})" if auth_hint else ""
+        return f"{where}: HTTP 401 {message}: the upstream refused the API key{hint}"
     return f"{where}: HTTP {status} {message}"

@@ -3,7 +3,8 @@ single-flight job registry, how a crashed job is recorded, and serving.
 
 Each service runs at most one job at a time (the upstream's rate limit is global; dbt cannot run twice in one
 process), keeps the jobs of its lifetime for status queries, and listens on HOST:PORT (Cloud Run sets PORT;
-containers set HOST=0.0.0.0; the default stays on loopback).
+containers set HOST=0.0.0.0; the default stays on loopback), and ties each request's log lines to the
+request's Cloud trace (`add_request_trace`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import traceback
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -21,10 +23,17 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from pydantic import BaseModel
 
 from etl_common.errors import EtlError
-from etl_common.logs import one_line
+from etl_common.logs import log_context, one_line
 from etl_common.readiness import DependencyChecks
 
 T = TypeVar("T")
+
+# ASGI's shapes (as starlette.types spells them), so the middleware below needs only what fastapi declares
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 async def healthz() -> dict[str, str]:
@@ -98,6 +107,7 @@ def create_service_app(
     """A service's app: `/healthz` (liveness), `/readyz` answered from the `DependencyChecks` the service
     puts on `app.state.readiness` (before the first request, or in its lifespan), then its own routers."""
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    add_request_trace(app)
     health = APIRouter(tags=["health"])
     health.add_api_route(
         "/healthz", healthz, methods=["GET"], summary="Liveness: the process serves requests"
@@ -151,6 +161,43 @@ def record_crash(
         message, extra={**context, "error_type": type(exc).__name__, "exception": scrub(trace)}
     )
     return error
+
+
+# `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=OPTIONS`: the trace id is 32 hex digits; the rest we do not use
+_TRACE_HEADER = re.compile(r"([0-9a-fA-F]{32})(?:[/;].*)?")
+
+
+class _RequestTrace:
+    """Pure ASGI (not BaseHTTPMiddleware): the handler runs in this call's context, so the log context
+    reaches it, and work it starts (`asyncio.create_task` copies the context) keeps the request's trace."""
+
+    def __init__(self, app: ASGIApp, project_env: str) -> None:
+        self.app = app
+        self.project_env = project_env
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        trace = _trace_of(scope, os.environ.get(self.project_env))
+        if trace is None:
+            await self.app(scope, receive, send)
+            return
+        with log_context(trace=trace):
+            await self.app(scope, receive, send)
+
+
+def _trace_of(scope: Scope, project: str | None) -> str | None:
+    # Cloud Logging needs the project in the trace name; without it the field links to nothing
+    if scope["type"] != "http" or not project:
+        return None
+    header = dict(scope.get("headers") or ()).get(b"x-cloud-trace-context", b"")
+    match = _TRACE_HEADER.fullmatch(header.decode("latin-1").strip())
+    return f"projects/{project}/traces/{match.group(1)}" if match else None
+
+
+def add_request_trace(app: FastAPI, project_env: str = "GOOGLE_CLOUD_PROJECT") -> None:
+    """Give every log line of a request the `logging.googleapis.com/trace` field, so Cloud Logging groups
+    them under the request: read from the `X-Cloud-Trace-Context` header Google's front end sets, when
+    the environment variable `project_env` names the project (read per request, so tests can set it)."""
+    app.add_middleware(_RequestTrace, project_env=project_env)
 
 
 def serve(app_factory: Callable[[], FastAPI]) -> None:

@@ -35,6 +35,7 @@ from loader.publish import collect_garbage, publish_files, write_manifest
 from loader.sink import EntitySink, WrittenFile
 from loader.staging import staging_dir
 from loader.staging import sweep as staging_sweep
+from loader.upstream import cursor_sim_client
 from loader.verify import completeness_checks, orphan_checks, require
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ async def _pull(
     on_progress: ProgressCallback | None,
 ) -> _Pulled:
     """Plan against the source's own totals, then every page into `sinks`, through one paced client."""
-    async with PacedClient(
+    async with cursor_sim_client(
         req.source_url,
         req.api_key,
         pacer=TokenBucket.per_minute(req.rate_limit_per_minute),
