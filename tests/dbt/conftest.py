@@ -10,10 +10,10 @@ import pytest
 
 from ..samples import samples_dir
 from .dbt_harness import DbtRun, run_dbt
+from .edge_cases import edge_records
 from .raw_fixtures import (
     Records,
     build_raw_duckdb,
-    edge_records,
     generate_available,
     generated_records,
     sample_records,

@@ -16,10 +16,10 @@ from dbt_runner.snowflake_load import column_type
 from etl_common.records import to_arrow
 from etl_common.schemas import ENTITIES, raw_schema
 from tests.dbt.dbt_harness import fakesnow_connect
+from tests.dbt.edge_cases import edge_records
 from tests.dbt.raw_fixtures import (
     EXTRACTED_AT_NS,
     Records,
-    edge_records,
     sample_records,
     without_field,
 )

@@ -14,7 +14,8 @@ import pytest
 
 from .conftest import STRICT, BuiltWarehouse, build_warehouse
 from .dbt_harness import DbtRun, fakesnow_server, run_dbt, snowflake_env
-from .raw_fixtures import REPO_ROOT, Records, edge_records, without_field, without_merged_prs
+from .edge_cases import edge_records
+from .raw_fixtures import REPO_ROOT, Records, without_field, without_merged_prs
 
 pytestmark = pytest.mark.slow
 

@@ -76,45 +76,9 @@ def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_a
             run_id, record = _drive_one_run(url_a, root)
             owner_a = record["owner"]
             with running(second, http_ok(url_b + "/healthz"), timeout_s=60):
-                b_up = datetime.now(UTC)
-                # B has run its startup recovery: the run is still A's, untouched.
-                record = record_of(root, run_id)
-                assert record["owner"] == owner_a and record["notes"] == [], record
-                until(
-                    "B reports it leaves the run alone",
-                    lambda: _logged(tmp_path / "orch-b.log", "run is driven by another"),
-                )
-                view = httpx.get(f"{url_b}/runs/{run_id}", timeout=10).json()
-                assert view["owner"] == owner_a and view["state"] == "running"
-                refused = httpx.post(url_b + "/run", timeout=10)
-                assert refused.status_code == 409 and refused.json()["detail"]["run_id"] == run_id
-                # A keeps renewing for more than a whole lease after B came up; B never steps in.
-                until(
-                    "A renews its lease past a full TTL after B started",
-                    lambda: (
-                        datetime.fromisoformat(record_of(root, run_id)["lease_expires_at"])
-                        > b_up + timedelta(seconds=TTL_S + 1)
-                    ),
-                )
-                record = record_of(root, run_id)
-                assert record["owner"] == owner_a and record["notes"] == [], record
-                last_lease_a = datetime.fromisoformat(record["lease_expires_at"])
-
+                last_lease_a = _b_leaves_the_run_to_a(root, run_id, owner_a, url_b, tmp_path)
                 kill_hard(first)  # no shutdown hook: the lease is left to expire
-                killed = datetime.now(UTC)
-                record = until(
-                    "B takes the run over",
-                    lambda: (r := record_of(root, run_id))["owner"] != owner_a and r,
-                )
-                (note,) = _takeover_notes(record)
-                assert note[1] == owner_a and note[2] == "extract"
-                expired, taken = datetime.fromisoformat(note[3]), datetime.fromisoformat(note[5])
-                assert expired >= last_lease_a and note[4] == record["owner"]
-                assert taken >= expired, (
-                    f"taken over at {taken}, before the lease ended at {expired}"
-                )
-                assert expired > killed - timedelta(seconds=TTL_S)  # A's last lease, not older
-
+                note = _b_takes_over_once_the_lease_expired(root, run_id, owner_a, last_lease_a)
                 finish.set()  # the extraction ends: B drives the run to its end
                 done = until(
                     "B finishes the run",
@@ -126,6 +90,53 @@ def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_a
     assert done["steps"]["extract"]["rows"] == {"commits": 9}
     assert done["steps"]["build"]["counts"] == {"test:pass": 3}
     assert posts == (1, 1), f"B followed A's load instead of starting another: {posts}"
+
+
+def _b_leaves_the_run_to_a(
+    root: str, run_id: str, owner_a: str, url_b: str, tmp_path: Path
+) -> datetime:
+    """While A lives, B leaves A's run alone for more than a whole lease; A's last lease end."""
+    b_up = datetime.now(UTC)
+    # B has run its startup recovery: the run is still A's, untouched.
+    record = record_of(root, run_id)
+    assert record["owner"] == owner_a and record["notes"] == [], record
+    until(
+        "B reports it leaves the run alone",
+        lambda: _logged(tmp_path / "orch-b.log", "run is driven by another"),
+    )
+    view = httpx.get(f"{url_b}/runs/{run_id}", timeout=10).json()
+    assert view["owner"] == owner_a and view["state"] == "running"
+    refused = httpx.post(url_b + "/run", timeout=10)
+    assert refused.status_code == 409 and refused.json()["detail"]["run_id"] == run_id
+    # A keeps renewing for more than a whole lease after B came up; B never steps in.
+    until(
+        "A renews its lease past a full TTL after B started",
+        lambda: (
+            datetime.fromisoformat(record_of(root, run_id)["lease_expires_at"])
+            > b_up + timedelta(seconds=TTL_S + 1)
+        ),
+    )
+    record = record_of(root, run_id)
+    assert record["owner"] == owner_a and record["notes"] == [], record
+    return datetime.fromisoformat(record["lease_expires_at"])
+
+
+def _b_takes_over_once_the_lease_expired(
+    root: str, run_id: str, owner_a: str, last_lease_a: datetime
+) -> re.Match[str]:
+    """A was killed: B takes the run over, not before A's last lease ended; the takeover note."""
+    killed = datetime.now(UTC)
+    record = until(
+        "B takes the run over",
+        lambda: (r := record_of(root, run_id))["owner"] != owner_a and r,
+    )
+    (note,) = _takeover_notes(record)
+    assert note[1] == owner_a and note[2] == "extract"
+    expired, taken = datetime.fromisoformat(note[3]), datetime.fromisoformat(note[5])
+    assert expired >= last_lease_a and note[4] == record["owner"]
+    assert taken >= expired, f"taken over at {taken}, before the lease ended at {expired}"
+    assert expired > killed - timedelta(seconds=TTL_S)  # A's last lease, not older
+    return note
 
 
 def test_owner_paused_past_its_lease_cannot_overwrite_the_new_owner(

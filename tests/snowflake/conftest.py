@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ..dbt.dbt_harness import fakesnow_server
-from ..dbt.raw_fixtures import edge_records, generate_available, generated_records
+from ..dbt.edge_cases import edge_records
+from ..dbt.raw_fixtures import generate_available, generated_records
 from .harness import BuiltPair, build_both
 
 

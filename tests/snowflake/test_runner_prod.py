@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ..dbt.raw_fixtures import edge_records
+from ..dbt.edge_cases import edge_records
 from .harness import sf_connect, sf_env, write_bucket
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
@@ -47,16 +47,40 @@ def test_runner_prod_target_loads_snowflake_and_builds(tmp_path: Path, fakesnow_
         "20270101T000000Z-e2e0e2",
         datetime(2027, 1, 1, tzinfo=UTC),
     )
+    env = _runner_env(tmp_path, fakesnow_port)
+    code, result, out = _run(uri, env)
+    _assert_a_green_first_build(code, result, out)
+
+    code, again, out = _run(uri, env)
+    assert (code, again["state"], again["raw_load"]["status"]) == (
+        0,
+        "already_loaded",
+        "already_loaded",
+    ), out[-3000:]
+
+    # What a reader sees: the load, built, and nothing of the build sets left behind.
+    assert _live(fakesnow_port, "runner_db")["loads"][-1] == (
+        "20270101T000000Z-e2e0e2",
+        "succeeded",
+    )
+    first = _live(fakesnow_port, "runner_db")
+    assert first["leftover_schemas"] == [] and all(first["marts"].values()), first
+    _assert_a_failed_build_is_never_published(tmp_path, env, fakesnow_port, first)
+
+
+def _runner_env(tmp_path: Path, port: int) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "SNOWFLAKE_"))}
-    env = {
+    return {
         **base,
-        **sf_env(fakesnow_port, "runner_db"),
+        **sf_env(port, "runner_db"),
         **EMULATOR_ENV,
         "DBT_RUNNER_TARGET": "prod",
         "DBT_RUNNER_WORK_DIR": str(tmp_path / "work"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    code, result, out = _run(uri, env)
+
+
+def _assert_a_green_first_build(code: int, result: dict[str, Any], out: str) -> None:
     assert result, out[-4000:]
     assert result["target"] == "prod"
     assert result["raw_load"]["status"] == "loaded", out[-4000:]
@@ -87,23 +111,22 @@ def test_runner_prod_target_loads_snowflake_and_builds(tmp_path: Path, fakesnow_
         n["unique_id"].endswith("assert_timestamp_macros") for n in result["dbt"]["nodes"]
     )
     assert (code, result["state"]) == (0, "succeeded"), out[-4000:]
+    # the same traced path as DuckDB, plus the views re-created after the swap
+    assert [s["name"] for s in result["steps"]] == [
+        "verify",
+        "lock_wait",
+        "raw_load",
+        "dbt_build",
+        "publish",
+        "refresh_views",
+    ]
 
-    code, again, out = _run(uri, env)
-    assert (code, again["state"], again["raw_load"]["status"]) == (
-        0,
-        "already_loaded",
-        "already_loaded",
-    ), out[-3000:]
 
-    # What a reader sees: the load, built, and nothing of the build sets left behind.
-    assert _live(fakesnow_port, "runner_db")["loads"][-1] == (
-        "20270101T000000Z-e2e0e2",
-        "succeeded",
-    )
-    first = _live(fakesnow_port, "runner_db")
-    assert first["leftover_schemas"] == [] and all(first["marts"].values()), first
-
-    # A newer load whose build fails is never published: raw and marts stay those of the first load.
+def _assert_a_failed_build_is_never_published(
+    tmp_path: Path, env: dict[str, str], port: int, first: dict[str, Any]
+) -> None:
+    """A newer load whose build fails is never published: raw and marts stay those of the first load;
+    the failure does not count as loaded, so a retry builds it."""
     newer = write_bucket(
         tmp_path / "bucket",
         {**edge_records(), "repos": edge_records()["repos"][:1]},
@@ -116,11 +139,11 @@ def test_runner_prod_target_loads_snowflake_and_builds(tmp_path: Path, fakesnow_
     code, failed_build, out = _run(newer, {**env, "DBT_PROJECT_DIR": str(project)})
     assert (code, failed_build["state"]) == (1, "failed"), out[-3000:]
     assert "always_fails" in failed_build["error"]
-    assert _live(fakesnow_port, "runner_db") == first
+    assert _live(port, "runner_db") == first
 
-    code, retried, out = _run(newer, env)  # the failure did not count as loaded
+    code, retried, out = _run(newer, env)
     assert (code, retried["state"]) == (0, "succeeded"), out[-3000:]
-    after = _live(fakesnow_port, "runner_db")
+    after = _live(port, "runner_db")
     assert after["loads"][-1] == ("20270102T000000Z-e2e0e3", "succeeded")
     assert after["repos"] == 1 and after["leftover_schemas"] == []
 

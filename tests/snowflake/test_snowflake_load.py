@@ -28,7 +28,7 @@ from dbt_runner.snowflake_warehouse import load_raw_snowflake
 from etl_common.errors import ConfigError, ManifestError
 
 from ..dbt.dbt_harness import fakesnow_connect
-from ..dbt.raw_fixtures import edge_records
+from ..dbt.edge_cases import edge_records
 from .harness import sf_connect, sf_settings, write_bucket
 
 INFRA = Path(__file__).resolve().parents[2] / "infra" / "snowflake"
