@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -20,6 +20,8 @@ import pytest
 from etl_common.errors import SourceApiError
 from etl_common.http import DEFAULT_RETRY_AFTER_S, PacedClient, retry_after_s
 from etl_common.pacing import TokenBucket
+
+from ..loopback import serving
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -56,16 +58,8 @@ def scripted_server(*answers: Any) -> Iterator[Script]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # port 0: the OS picks a free one
-    server.daemon_threads = True
-    script.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as script.url:
         yield script
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class RecordingBucket(TokenBucket):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from ..loopback import serving
 
 _HOP_BY_HOP = {
     "connection",
@@ -76,15 +78,11 @@ def gcs_gate(upstream: str, *, hold: int) -> Iterator[Gate]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    gate.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield gate
+        with serving(Handler) as gate.url:
+            try:
+                yield gate
+            finally:
+                gate.release.set()  # before the server stops: the held upload may end
     finally:
-        gate.release.set()
-        server.shutdown()
-        server.server_close()
         client.close()

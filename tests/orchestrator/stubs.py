@@ -10,10 +10,12 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from etl_common.contract import BuildStatus, LoadStatus
+
+from ..loopback import serving
 
 Handler = Callable[["Stub", str, str, bytes], tuple[int, Any]]
 
@@ -59,18 +61,11 @@ def stub_server(handler: Handler) -> Iterator[Stub]:
         def log_message(self, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Request)
-    server.daemon_threads = True
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield stub
-    finally:
-        stub.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(Request) as stub.url:
+        try:
+            yield stub
+        finally:
+            stub.release.set()  # before the server stops: a held request may end
 
 
 def healthy(stub: Stub, method: str, path: str, body: bytes) -> tuple[int, Any]:
