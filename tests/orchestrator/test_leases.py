@@ -8,11 +8,13 @@ hold the extraction `running` for as long as it needs and count what each servic
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from dev_stack.processes import ManagedProcess, free_port, http_ok, python_modul
 from ..service_harness import REPO
 from .harness import Backend, kill_hard, orchestrator_at
 from .stand_ins import LOAD, loader_stand_in, record_of, runner_stand_in, until
-from .stubs import stub_server
+from .stubs import Stub, stub_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator]
 TTL_S = 3.0  # the harness's ORCHESTRATOR_LEASE_TTL_S
@@ -58,20 +60,29 @@ def _drive_one_run(url: str, root: str) -> tuple[str, dict[str, Any]]:
     return run_id, record
 
 
-def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_and_expiry(
-    gcs_env: Backend, tmp_path: Path
-) -> None:
-    root, finish = gcs_env.root(), threading.Event()
+@contextlib.contextmanager
+def _two_orchestrators(
+    gcs_env: Backend, root: str, tmp_path: Path, finish: threading.Event
+) -> Iterator[tuple[Stub, Stub, tuple[ManagedProcess, str], tuple[ManagedProcess, str]]]:
+    """A loader stand-in whose extraction runs until `finish`, a runner stand-in, and two orchestrators
+    (A and B, not started) on the same bucket root."""
     with (
         stub_server(loader_stand_in(root, finish)) as loader,
         stub_server(runner_stand_in) as runner,
     ):
-        first, url_a = orchestrator_at(
-            root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-a"
+        a, b = (
+            orchestrator_at(root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name=name)
+            for name in ("orch-a", "orch-b")
         )
-        second, url_b = orchestrator_at(
-            root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-b"
-        )
+        yield loader, runner, a, b
+
+
+def test_second_orchestrator_leaves_a_live_run_alone_and_takes_over_after_kill_and_expiry(
+    gcs_env: Backend, tmp_path: Path
+) -> None:
+    root, finish = gcs_env.root(), threading.Event()
+    with _two_orchestrators(gcs_env, root, tmp_path, finish) as (loader, runner, a, b):
+        (first, url_a), (second, url_b) = a, b
         with running(first, http_ok(url_a + "/healthz"), timeout_s=60):
             run_id, record = _drive_one_run(url_a, root)
             owner_a = record["owner"]
@@ -143,16 +154,8 @@ def test_owner_paused_past_its_lease_cannot_overwrite_the_new_owner(
     gcs_env: Backend, tmp_path: Path
 ) -> None:
     root, finish = gcs_env.root(), threading.Event()
-    with (
-        stub_server(loader_stand_in(root, finish)) as loader,
-        stub_server(runner_stand_in) as runner,
-    ):
-        first, url_a = orchestrator_at(
-            root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-a"
-        )
-        second, url_b = orchestrator_at(
-            root, loader.url, runner.url, tmp_path, gcs=gcs_env.gcs, name="orch-b"
-        )
+    with _two_orchestrators(gcs_env, root, tmp_path, finish) as (loader, _runner, a, b):
+        (first, url_a), (second, url_b) = a, b
         with (
             running(first, http_ok(url_a + "/healthz"), timeout_s=60),
             running(second, http_ok(url_b + "/healthz"), timeout_s=60),
