@@ -41,11 +41,14 @@ test: venv ## Run the whole test suite (starts the emulators it needs)
 test-fast: venv ## Run the tests that start no emulator and take no long waits
 	$(PY) -m pytest -m "not slow and not emulator"
 
-lint: venv ## ruff and mypy
+# mypy --strict (root pyproject.toml) on every member's source, the tools/ scripts and the sqlfluff stand-ins.
+MYPY_PATHS := $(wildcard libs/*/src services/*/src tools/*/src) $(wildcard tools/*.py) dbt/sqlfluff_libs
+
+lint: venv ## ruff check, ruff format --check, mypy (strict), sqlfluff on the dbt SQL
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/etl-common/src services/loader/src services/dbt-runner/src services/orchestrator/src \
-		tools/dev-stack/src
+	$(VENV)/bin/mypy $(MYPY_PATHS)
+	$(VENV)/bin/sqlfluff lint dbt
 
 lint-containers: venv ## hadolint on every Dockerfile; the real compose binary's `config -q`
 	$(VENV)/bin/hadolint Dockerfile .ci/fake-gcs-server.Dockerfile

@@ -123,7 +123,7 @@ def run(argv: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Compl
     return subprocess.run(argv, env=env, check=True, text=True, **kwargs)
 
 
-def up(args: argparse.Namespace) -> int:
+def up(_args: argparse.Namespace) -> int:
     eng = engine()
     dotenv = ROOT / ".env"
     if not dotenv.exists():
@@ -139,7 +139,7 @@ def up(args: argparse.Namespace) -> int:
     return 0
 
 
-def down(args: argparse.Namespace) -> int:
+def down(_args: argparse.Namespace) -> int:
     eng = engine()
     dotenv = ROOT / ".env"
     env = {**(dotenv_values(dotenv) if dotenv.exists() else {}), **os.environ}

@@ -23,7 +23,7 @@ def manifest_dict(**over):
         "extracted_at": datetime(2026, 11, 30, tzinfo=UTC).isoformat(),
         "source": {"url": "http://127.0.0.1:8080"},
         "window": {"startDate": "2000-01-01", "endDate": "2100-01-01"},
-        "entities": {e: entity for e in ("commits", "pull_requests", "reviews", "repos")},
+        "entities": dict.fromkeys(("commits", "pull_requests", "reviews", "repos"), entity),
     }
     return {**base, **over}
 

@@ -284,7 +284,7 @@ def test_admin_config_uptime_grows_and_regenerate_changes_data_not_uptime(api: A
 
 
 def _seconds(duration: str) -> int:
-    parts = dict((unit, int(n)) for n, unit in re.findall(r"(\d+)([hms])", duration))
+    parts = {unit: int(n) for n, unit in re.findall(r"(\d+)([hms])", duration)}
     return parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
 
 

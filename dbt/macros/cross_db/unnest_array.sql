@@ -1,7 +1,9 @@
 {#- A `select` of one row per element of `array_column` in `relation`, carrying `key_column` as `key_alias`,
     with the element as text in `element_alias`. Rows whose array is null or empty produce nothing. -#}
 {% macro unnest_array(relation, key_column, array_column, key_alias, element_alias) -%}
-    {{ return(adapter.dispatch('unnest_array', 'cursor_analytics')(relation, key_column, array_column, key_alias, element_alias)) }}
+    {{ return(adapter.dispatch('unnest_array', 'cursor_analytics')(
+        relation, key_column, array_column, key_alias, element_alias
+    )) }}
 {%- endmacro %}
 
 {% macro default__unnest_array(relation, key_column, array_column, key_alias, element_alias) -%}

@@ -112,12 +112,7 @@ final as (
             when state = 'merged' and merged_at is not null
                 then {{ hours_between('created_at', 'merged_at') }}
         end as total_cycle_time_hours,
-        cast(
-            case
-                when listed_reviewer_count is not null then listed_reviewer_count
-                else distinct_reviewer_count
-            end as bigint
-        ) as reviewer_count,
+        cast(coalesce(listed_reviewer_count, distinct_reviewer_count) as bigint) as reviewer_count,
         cast(review_count as bigint) as review_count,
         cast(changes_requested_count as bigint) as changes_requested_count,
         cast(

@@ -7,16 +7,22 @@ with cases as (
     union all select 1, null, null
     union all select 0, 5, cast(0.0 as double)
 ),
+
 flags as (
     select true as b, 1 as expected
     union all select false, 0
     union all select cast(null as boolean), null
 )
+
 select 'divide' as kind, cast(n as varchar) as input from cases
-where not (abs({{ safe_divide('n', 'd') }} - expected) < 1e-15
-           or ({{ safe_divide('n', 'd') }} is null and expected is null))
+where
+    not (
+        abs({{ safe_divide('n', 'd') }} - expected) < 1e-15
+        or ({{ safe_divide('n', 'd') }} is null and expected is null)
+    )
 union all
 select 'bool', cast(expected as varchar) from flags
 where not ({{ bool_to_int('b') }} = expected or ({{ bool_to_int('b') }} is null and expected is null))
 union all
-select 'bool_sum', 'sum' from flags having sum({{ bool_to_int('b') }}) <> 1
+select 'bool_sum', 'sum' from flags
+having sum({{ bool_to_int('b') }}) <> 1

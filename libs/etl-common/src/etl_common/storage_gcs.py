@@ -72,7 +72,9 @@ def _make_client() -> storage.Client:
     if os.environ.get("STORAGE_EMULATOR_HOST"):
         from google.auth.credentials import AnonymousCredentials
 
-        return storage.Client(project="local", credentials=AnonymousCredentials())
+        # google-auth leaves AnonymousCredentials.__init__ unannotated
+        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+        return storage.Client(project="local", credentials=credentials)
     return storage.Client()
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dbt_runner.dbt_invoke import DbtResult, dbt_args, invoke
+from dbt_runner.dbt_invoke import dbt_args, invoke
 from dbt_runner.duckdb_warehouse import DuckDBWarehouse
 from dbt_runner.load_rules import LoadOutcome, already_loaded
 from dbt_runner.manifest_check import VerifiedLoad, verify_and_stage
@@ -25,7 +25,7 @@ from dbt_runner.settings import RunnerSettings
 from dbt_runner.snowflake_settings import get_snowflake_settings
 from dbt_runner.snowflake_warehouse import SnowflakeWarehouse
 from dbt_runner.warehouse import Warehouse
-from etl_common.contract import BuildResult, RawLoad
+from etl_common.contract import BuildResult, DbtResult, RawLoad
 from etl_common.errors import EtlError
 from etl_common.layout import build_result_key, latest_build_result_key, new_run_id
 from etl_common.logs import log_context, one_line

@@ -29,8 +29,8 @@ from etl_common.trace import StepTrace, step
 from etl_common.urls import redact
 from loader.drift import find_drift, previous_manifest, require_no_drift
 from loader.extract import Extraction, ProgressCallback
-from loader.identity import identity_record
-from loader.plan import WIDE_WINDOW, Plan, SourceSnapshot, discover, snapshot
+from loader.identity import SourceSnapshot, identity_record
+from loader.plan import WIDE_WINDOW, Plan, discover, snapshot
 from loader.publish import collect_garbage, publish_files, write_manifest
 from loader.sink import EntitySink, WrittenFile
 from loader.staging import staging_dir

@@ -86,7 +86,8 @@ class EntitySink:
         self._buffered_rows += table.num_rows
         if self._buffered_rows >= self.row_group_rows:
             self._flush()
-        return table.num_rows
+        # pyarrow has no type stubs: its num_rows is Any to mypy
+        return int(table.num_rows)
 
     @property
     def keys(self) -> set[Any]:

@@ -25,7 +25,7 @@ from dev_stack.stack import StackOptions, local_stack
 from etl_common.urls import redact, redact_text
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
