@@ -87,17 +87,21 @@ USER 10001:10001
 ENTRYPOINT ["python", "-m", "loader"]
 CMD ["serve"]
 
-# The dbt project is baked in at /app/dbt (read-only; no `dbt deps`, ever). dbt's target/ and logs/ go to
-# /tmp/dbt-runner; the DuckDB file (dev target) to /data, a volume.
+# The dbt project is baked in at /app/dbt (read-only; no `dbt deps`, ever), parsed once here for the dev
+# target (/app/dbt-state, read-only; a build starts from it, see dbt_runner/dbt_state.py). dbt's target/ and
+# logs/ go to /tmp/dbt-runner; the DuckDB file (dev target) to /data, a volume.
 FROM runtime AS dbt-runner
 COPY --from=dbt-runner-build /opt/venv /opt/venv
 COPY dbt /app/dbt
-# A fresh named volume at /data copies this ownership.
-RUN mkdir -p /data && chown 10001:10001 /data
 ENV DBT_PROJECT_DIR=/app/dbt \
     DBT_RUNNER_WORK_DIR=/tmp/dbt-runner \
+    DBT_RUNNER_SHIPPED_STATE=/app/dbt-state/state \
     DUCKDB_PATH=/data/warehouse.duckdb \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false
+# A fresh named volume at /data copies this ownership.
+RUN mkdir -p /data && chown 10001:10001 /data \
+    && DBT_RUNNER_WORK_DIR=/app/dbt-state python -m dbt_runner parse --target dev > /dev/null \
+    && rm -rf /app/dbt-state/logs
 USER 10001:10001
 ENTRYPOINT ["python", "-m", "dbt_runner"]
 CMD ["serve"]

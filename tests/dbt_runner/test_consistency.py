@@ -123,7 +123,7 @@ def watch_stderr(proc: subprocess.Popen[str], needle: str | None = None) -> thre
 
 
 def building_dirs(db: Path) -> list[Path]:
-    return sorted(db.parent.glob(f".{db.name}.building-*"))
+    return sorted(db.parent.glob(f".{db.name}.building*"))
 
 
 @pytest.fixture(scope="module")

@@ -94,7 +94,13 @@ def test_manifest_to_raw_to_green_dbt_build(loads: tuple[Path, list[str]], built
     assert result["dbt"]["success"] is True
     statuses = {n["status"] for n in result["dbt"]["nodes"]}
     assert statuses <= {"success", "pass"}, result["dbt"]["counts"]
-    assert any(n["resource_type"] == "unit_test" for n in result["dbt"]["nodes"])
+    # a production build runs models, seeds and data tests; unit tests are left out, and it says so
+    kinds = {n["resource_type"] for n in result["dbt"]["nodes"]}
+    assert kinds == {"model", "seed", "test"}, kinds
+    assert "make test" in result["dbt"]["not_run"]["unit_test"]
+    assert result["dbt"]["parse"] == "full", (
+        "the first build in a fresh work dir parses from scratch"
+    )
     # every step traced once, in order, and the timings are the same trace's seconds
     steps = result["steps"]
     assert [s["name"] for s in steps] == ["verify", "lock_wait", "raw_load", "dbt_build", "publish"]
@@ -131,6 +137,19 @@ def test_same_manifest_twice_is_already_loaded_and_older_is_refused(loads, built
     assert code == 1 and result["error_type"] == "ManifestError"
     assert "older than the loaded" in result["error"] and "--force" in result["error"]
     assert raw_snapshot(db) == before
+
+
+@pytest.mark.slow
+def test_a_later_build_reuses_the_parse_and_unit_tests_run_on_demand(loads, built) -> None:
+    db, first, _ = built
+    code, result, output = runner(loads[1][1], db, "--force", "--with-unit-tests")
+    assert code == 0 and result["state"] == "succeeded", output[-3000:]
+    assert result["dbt"]["parse"] == "reused", "same project, same environment: no parse"
+    assert result["dbt"]["not_run"] == {}
+    unit = [n for n in result["dbt"]["nodes"] if n["resource_type"] == "unit_test"]
+    assert unit and {n["status"] for n in unit} == {"pass"}
+    others = {n["unique_id"] for n in result["dbt"]["nodes"] if n["resource_type"] != "unit_test"}
+    assert others == {n["unique_id"] for n in first["dbt"]["nodes"]}, "the same models and tests"
 
 
 def _corrupt_copy(root: Path, uri: str, tmp: Path, edit) -> str:  # type: ignore[no-untyped-def]

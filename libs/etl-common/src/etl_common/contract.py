@@ -77,6 +77,15 @@ class DbtResult(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict, description="nodes per `<type>:<status>`")
     nodes: list[NodeResult] = Field(default_factory=list)
     error: str | None = None
+    parse: Literal["reused", "partial", "full"] | None = Field(
+        default=None,
+        description="How dbt parsed the project: its saved parse as it was, updated for changed files, "
+        "or from scratch",
+    )
+    not_run: dict[str, str] = Field(
+        default_factory=dict,
+        description="What this invocation left out on purpose (a resource type or test), and why",
+    )
 
 
 class RawLoad(BaseModel):

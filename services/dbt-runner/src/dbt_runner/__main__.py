@@ -1,6 +1,7 @@
 """Job entry point: `python -m dbt_runner run --manifest URI [--target dev|prod] [--force]`.
 
-`python -m dbt_runner summary` prints what the DuckDB warehouse holds (exit 1 when a mart is missing or
+`python -m dbt_runner parse [--target dev|prod]` saves dbt's parse where builds of this project version look
+for it (the image runs it at build time, see dbt_state). `python -m dbt_runner summary` prints what the DuckDB warehouse holds (exit 1 when a mart is missing or
 empty); `python -m dbt_runner serve` runs the HTTP service.
 
 Verifies the manifest and its files, loads the raw tables, runs `dbt build`, writes the result beside the
@@ -39,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load even if this manifest is already loaded or older than the loaded one",
     )
+    run.add_argument(
+        "--with-unit-tests",
+        action="store_true",
+        help="also run dbt's unit tests (default: DBT_RUNNER_UNIT_TESTS or off; make test runs them)",
+    )
+    prepare = sub.add_parser("parse", help="parse the dbt project ahead of builds (image build)")
+    prepare.add_argument("--target", choices=["dev", "prod"], help="default: DBT_RUNNER_TARGET")
     sub.add_parser("serve", help="run the HTTP service (PORT, default 8080)")
     sub.add_parser("summary", help="the last load and row counts of the DuckDB warehouse, as JSON")
     return parser
@@ -62,7 +70,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "summary":
         return _summary(settings)
+    if args.command == "parse":
+        return _parse(args, settings)
+    if args.with_unit_tests:
+        settings = settings.model_copy(update={"unit_tests": True})
     return report.run(lambda: _run(args, settings))
+
+
+def _parse(args: argparse.Namespace, settings: RunnerSettings) -> int:
+    from dbt_runner.run import prepare
+
+    result = prepare(settings, args.target or settings.target)
+    print(result.model_dump_json(exclude={"nodes"}), flush=True)
+    return 0 if result.success else 1
 
 
 def _summary(settings: RunnerSettings) -> int:

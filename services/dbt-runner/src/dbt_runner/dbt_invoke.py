@@ -86,14 +86,39 @@ def _env(overrides: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def invoke(args: list[str], env: Mapping[str, str] | None = None) -> DbtResult:
-    from dbt.cli.main import dbtRunner  # imported lazily: dbt's import alone takes about a second
+# dbt's events about its saved parse (target/partial_parse.msgpack), by what they say about this one
+ParseMode = Literal["reused", "partial", "full"]
+_PARSE_EVENTS: dict[str, ParseMode] = {
+    "PartialParsingSkipParsing": "reused",
+    "PartialParsingEnabled": "partial",
+}
+
+
+def import_dbt() -> None:
+    """dbt's import alone takes seconds; a service does it once, in the background (`warm_start`)."""
+    import dbt.cli.main  # noqa: F401
+
+
+def invoke(
+    args: list[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    not_run: Mapping[str, str] | None = None,
+) -> DbtResult:
+    """Run one dbt command; `not_run` says what `args` leave out on purpose, and why (for the record)."""
+    from dbt.cli.main import dbtRunner  # imported lazily: see import_dbt
+
+    parse: list[ParseMode] = []
+
+    def _parse_mode(event: Any) -> None:
+        if mode := _PARSE_EVENTS.get(event.info.name):
+            parse.append(mode)
 
     t0 = time.monotonic()
     with _DBT_LOCK, _env(env or {}):
         try:
             # log_level="none" turns off only the console logger (on stdout); the file log is unchanged.
-            outcome = dbtRunner(callbacks=[_forward]).invoke(
+            outcome = dbtRunner(callbacks=[_forward, _parse_mode]).invoke(
                 args, log_level="none", use_colors=False
             )
         finally:
@@ -120,6 +145,10 @@ def invoke(args: list[str], env: Mapping[str, str] | None = None) -> DbtResult:
         counts=dict(sorted(counts.items())),
         nodes=nodes,
         error=error,
+        parse=parse[-1]
+        if parse
+        else ("full" if outcome.success or nodes else None),  # none: no parse
+        not_run=dict(not_run or {}),
     )
 
 

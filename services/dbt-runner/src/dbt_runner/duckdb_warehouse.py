@@ -41,7 +41,7 @@ class WarehouseError(EtlError):
 
 
 def _building_dirs(live: Path) -> list[Path]:
-    return sorted(live.parent.glob(f".{live.name}.building-*"))
+    return sorted(live.parent.glob(f".{live.name}.building*"))
 
 
 class DuckDBWarehouse:
@@ -78,6 +78,15 @@ class DuckDBWarehouse:
                 shutil.rmtree(stale, ignore_errors=True)
             yield
 
+    @property
+    def build_copy(self) -> Path:
+        """Where every build's copy lives: one writer at a time, so one fixed path, which keeps dbt's
+        profile (DUCKDB_PATH) the same from build to build and so its saved parse valid (`dbt_state`)."""
+        return self.live.parent / f".{self.live.name}.building" / self.live.name
+
+    def build_env(self) -> dict[str, str]:
+        return {"DUCKDB_PATH": str(self.build_copy)}
+
     def current_load(self) -> LoadedState | None:
         """What the live file holds, read without taking DuckDB's write lock (readers may be open)."""
         if not self.live.exists():
@@ -95,9 +104,10 @@ class DuckDBWarehouse:
     @contextlib.contextmanager
     def building(self, load_id: str) -> Iterator[DuckDBBuild]:
         """A private copy of the live file to build on; removed afterwards unless published."""
-        where = self.live.parent / f".{self.live.name}.building-{load_id}"
+        copy = self.build_copy
+        where = copy.parent
         where.mkdir()
-        copy = where / self.live.name
+        log.debug("building on a copy", extra={"load_id": load_id, "path": str(copy)})
         try:
             if self.live.exists():
                 shutil.copyfile(self.live, copy)
@@ -143,7 +153,7 @@ class DuckDBBuild:
         )
 
     def dbt_env(self) -> dict[str, str]:
-        return {"DUCKDB_PATH": str(self.copy)}
+        return self.warehouse.build_env()
 
     def publish(self, load_id: str, counts: dict[str, int]) -> None:
         duckdb_load.mark_built(self.copy, load_id, counts)

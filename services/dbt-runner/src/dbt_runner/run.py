@@ -16,8 +16,10 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 from dbt_runner.dbt_invoke import dbt_args, invoke
+from dbt_runner.dbt_state import state_dir
 from dbt_runner.duckdb_warehouse import DuckDBWarehouse
 from dbt_runner.load_rules import LoadOutcome, already_loaded
 from dbt_runner.manifest_check import VerifiedLoad, verify_and_stage
@@ -193,7 +195,11 @@ def _already(attempt: _Attempt, previous: str | None) -> None:
 # What fakesnow cannot run (dbt/README.md, emulator concessions): dbt's temp tables for unit tests, and
 # TO_TIMESTAMP_TZ on a column in one macro test. Excluded only under SNOWFLAKE_FAKESNOW_COMPAT.
 FAKESNOW_EXCLUDES = ("assert_timestamp_macros",)
-FAKESNOW_EXCLUDED_TYPES = ("unit_test",)
+FAKESNOW_WHY = "fakesnow cannot run it (SNOWFLAKE_FAKESNOW_COMPAT)"
+UNIT_TESTS_WHY = (
+    "unit tests check the SQL, not the data: make test and CI run them on every change "
+    "(DBT_RUNNER_UNIT_TESTS=true or --with-unit-tests to run them here)"
+)
 VIEWS_AND_SEEDS = ("config.materialized:view", "resource_type:seed")
 
 
@@ -205,29 +211,64 @@ def build(
     tests: bool = True,
     env: dict[str, str] | None = None,
 ) -> DbtResult:
-    work = settings.work_dir
+    """`dbt build` on `target`: models, seeds and data tests (`tests=False`: no tests); unit tests only
+    when `settings.unit_tests` asks for them. The result says what was left out and why."""
     emulated = target == "prod" and get_snowflake_settings().fakesnow_compat
-    skipped = FAKESNOW_EXCLUDED_TYPES if emulated else ()
-    args = dbt_args(
+    not_run: dict[str, str] = {}
+    if tests:
+        if not settings.unit_tests or emulated:
+            not_run["unit_test"] = FAKESNOW_WHY if settings.unit_tests else UNIT_TESTS_WHY
+        if emulated:
+            not_run.update(dict.fromkeys(FAKESNOW_EXCLUDES, FAKESNOW_WHY))
+    args = _args(
         "build",
-        project_dir=settings.dbt_project(),
-        profiles_dir=settings.dbt_project(),
-        target=target,
-        target_path=work / "target",
-        log_path=work / "logs",
-        threads=settings.threads,
+        settings,
+        target,
         select=select,
         exclude=FAKESNOW_EXCLUDES if emulated and tests else (),
-        exclude_resource_types=skipped if tests else ("test", "unit_test"),
+        exclude_resource_types=("unit_test",) if "unit_test" in not_run else (),
     )
+    if not tests:
+        args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    return invoke(args, env=_dbt_env(settings, target, env), not_run=not_run)
+
+
+def parse(settings: RunnerSettings, target: str, env: dict[str, str] | None = None) -> DbtResult:
+    """`dbt parse` into the state builds of this project version use (the image, a warm service)."""
+    return invoke(_args("parse", settings, target), env=_dbt_env(settings, target, env))
+
+
+def _args(
+    command: Literal["build", "parse"], settings: RunnerSettings, target: str, **options: Any
+) -> list[str]:
+    project = settings.dbt_project()
+    return dbt_args(
+        command,
+        project_dir=project,
+        profiles_dir=project,
+        target=target,
+        target_path=state_dir(settings.work_dir, project, target, shipped=settings.shipped_state),
+        log_path=settings.work_dir / "logs",
+        threads=settings.threads,
+        **options,
+    )
+
+
+def _dbt_env(settings: RunnerSettings, target: str, env: dict[str, str] | None) -> dict[str, str]:
     # Unset (empty) build-set variables mean the live schemas and the live DuckDB file.
-    scoped = {
+    return {
+        "DBT_TARGET": target,
         "DUCKDB_PATH": str(settings.duckdb_path.resolve()),
         "DBT_RAW_SCHEMA": "raw",
         "DBT_SCHEMA_SUFFIX": "",
         **(env or {}),
     }
-    return invoke(args, env={"DBT_TARGET": target, **scoped})
+
+
+def prepare(settings: RunnerSettings, target: str) -> DbtResult:
+    """Parse ahead of builds (at image build time, as a service starts), with the environment a build
+    will give dbt, so the build finds the saved parse valid."""
+    return parse(settings, target, env=open_warehouse(settings, target).build_env())
 
 
 def _record(store: ObjectStore, result: BuildResult, load_id: str) -> None:

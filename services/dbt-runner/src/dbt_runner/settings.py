@@ -34,6 +34,20 @@ class RunnerSettings(BaseSettings):
         description="The bucket prefix (gs://bucket/prefix) or directory manifests must come from; "
         "anything elsewhere is refused. Unset: any root (development).",
     )
+    shipped_state: Path | None = Field(
+        default=None,
+        description="dbt state parsed at image build time (`python -m dbt_runner parse`); a build's "
+        "first parse starts from it when its project and environment match",
+    )
+    unit_tests: bool = Field(
+        default=False,
+        description="Also run the dbt unit tests (they check the SQL, not the data: make test and CI "
+        "run them on every change)",
+    )
+    warm_start: bool = Field(
+        default=True,
+        description="Service: import dbt and parse the project in the background once ready",
+    )
     threads: int = Field(default=2, ge=1, le=32)
     probe_ttl_s: float = Field(default=5.0, ge=0, description="How long /readyz reuses a check")
     probe_timeout_s: float = Field(default=3.0, gt=0, description="A check slower than this fails")

@@ -64,6 +64,9 @@ class SnowflakeWarehouse:
     def __init__(self, settings: SnowflakeSettings) -> None:
         self.settings = settings
 
+    def build_env(self) -> dict[str, str]:
+        return {}  # each build's schema suffix is its own: known only once it starts
+
     def writing(self, load_id: str) -> AbstractContextManager[None]:
         # One build per load at a time is the orchestrator's to keep; each build's schema set is its own.
         return nullcontext()

@@ -65,3 +65,8 @@ class Warehouse(Protocol):
     def building(self, load_id: str) -> AbstractContextManager[Build]:
         """A private place to build `load_id`; discarded afterwards unless published."""
         ...
+
+    def build_env(self) -> dict[str, str]:
+        """What dbt's environment will be in a build, as far as it is known before one starts (for a
+        parse ahead of the build that finds its saved parse valid)."""
+        ...
