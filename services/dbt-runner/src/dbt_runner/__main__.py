@@ -1,8 +1,9 @@
 """Job entry point: `python -m dbt_runner run --manifest URI [--target dev|prod] [--force]`.
 
 `python -m dbt_runner parse [--target dev|prod]` saves dbt's parse where builds of this project version look
-for it (the image runs it at build time, see dbt_state). `python -m dbt_runner summary` prints what the DuckDB warehouse holds (exit 1 when a mart is missing or
-empty); `python -m dbt_runner serve` runs the HTTP service.
+for it (the image runs it at build time, see dbt_state). `python -m dbt_runner summary` prints what the
+DuckDB warehouse holds (exit 1 when a mart is missing or empty); `python -m dbt_runner serve` runs the HTTP
+service.
 
 Verifies the manifest and its files, loads the raw tables, runs `dbt build`, writes the result beside the
 manifest (`<root>/build-results/<load_id>/<attempt>.json`, and `latest.json` beside it) and prints it

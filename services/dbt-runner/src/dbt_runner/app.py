@@ -168,14 +168,10 @@ def _warm(settings: RunnerSettings) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    app.state.warming = None
     if settings.warm_start:  # in the background: readiness does not wait for it
-        app.state.warming = threading.Thread(
-            target=_warm, args=(settings,), name="dbt-warm", daemon=True
-        )
-        app.state.warming.start()
+        threading.Thread(target=_warm, args=(settings,), name="dbt-warm", daemon=True).start()
     yield
 
 

@@ -145,11 +145,14 @@ def invoke(
         counts=dict(sorted(counts.items())),
         nodes=nodes,
         error=error,
-        parse=parse[-1]
-        if parse
-        else ("full" if outcome.success or nodes else None),  # none: no parse
+        parse=parse[-1] if parse else _full_or_none(outcome.success, nodes),
         not_run=dict(not_run or {}),
     )
+
+
+def _full_or_none(success: bool, nodes: list[NodeResult]) -> ParseMode | None:
+    """No saved-parse event: dbt parsed from scratch, unless it failed before it got to parse at all."""
+    return "full" if success or nodes else None
 
 
 def _forward(event: Any) -> None:

@@ -220,16 +220,19 @@ def build(
             not_run["unit_test"] = FAKESNOW_WHY if settings.unit_tests else UNIT_TESTS_WHY
         if emulated:
             not_run.update(dict.fromkeys(FAKESNOW_EXCLUDES, FAKESNOW_WHY))
+    skipped: tuple[str, ...] = ()
+    if not tests:
+        skipped = ("test", "unit_test")
+    elif "unit_test" in not_run:
+        skipped = ("unit_test",)
     args = _args(
         "build",
         settings,
         target,
         select=select,
         exclude=FAKESNOW_EXCLUDES if emulated and tests else (),
-        exclude_resource_types=("unit_test",) if "unit_test" in not_run else (),
+        exclude_resource_types=skipped,
     )
-    if not tests:
-        args += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     return invoke(args, env=_dbt_env(settings, target, env), not_run=not_run)
 
 
