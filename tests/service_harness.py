@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -48,3 +49,17 @@ def wait_for(
             return body
         time.sleep(0.1)
     raise AssertionError(f"{url} not done after {timeout_s}s: {body}")
+
+
+def wait_for_log(
+    log: Path, match: Callable[[dict[str, Any]], bool], timeout_s: float = 120
+) -> dict[str, Any]:
+    """Wait for the first JSON log line in `log` that `match`es, and return it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        for line in text.splitlines():
+            if line.startswith("{") and match(record := json.loads(line)):
+                return record
+        time.sleep(0.1)
+    raise AssertionError(f"no matching log line in {log} after {timeout_s}s:\n{text[-2000:]}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..service_harness import run_service, wait_for
+from ..service_harness import run_service, wait_for, wait_for_log
 from .test_run_manifest import BAD_INPUTS, _corrupt_copy, loads, raw_snapshot  # noqa: F401
 
 
@@ -41,6 +41,26 @@ def test_one_build_at_a_time_then_result_and_bad_input(loads, tmp_path: Path) ->
         assert "manifest not found" in failed["result"]["error"]
         assert raw_snapshot(db) == before
         assert httpx.post(url + "/runs", json={}, timeout=10).status_code == 422
+
+
+@pytest.mark.slow
+def test_the_service_warms_dbt_once_ready_so_its_first_build_reuses_that_parse(
+    loads,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    _root, uris = loads
+    log = tmp_path / "runner.log"
+    env = {"DUCKDB_PATH": str(tmp_path / "w.duckdb"), "DBT_RUNNER_WORK_DIR": str(tmp_path / "work")}
+    with run_service("dbt_runner", env, log) as url:
+        warm = wait_for_log(log, lambda line: line.get("message", "").startswith("dbt warm"))
+        assert warm["message"] == "dbt warm", warm
+        started = httpx.post(url + "/runs", json={"manifest": uris[1]}, timeout=10).json()
+        done = wait_for(f"{url}/runs/{started['build_id']}", lambda b: b["state"] != "running", 300)
+    dbt = done["result"]["dbt"]
+    assert done["state"] == "succeeded" and dbt["parse"] == "reused", dbt["parse"]
+    kinds = {node["resource_type"] for node in dbt["nodes"]}
+    assert kinds == {"model", "seed", "test"}, kinds
+    assert "unit_test" in dbt["not_run"], dbt["not_run"]
 
 
 @pytest.mark.slow
