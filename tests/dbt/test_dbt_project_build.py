@@ -96,6 +96,41 @@ def test_orphans_fail_the_build_in_strict_mode(
     assert failed and all("relationships_stg_reviews_pr_id" in u for u in failed), failed
 
 
+def test_a_null_and_an_out_of_range_value_fail_their_model_level_checks_and_name_the_column(
+    edge_warehouse: BuiltWarehouse, copy_of, tmp_path
+) -> None:
+    """not_null_columns and accepted_ranges hold each model's per-column checks in one node: a bad cell
+    fails that node with one failure per cell, and the failing rows name the column."""
+    db = copy_of(edge_warehouse)
+    with duckdb.connect(str(db)) as con:
+        # one row's developer_id null (the grain stays unique), two bad values in another row
+        con.execute("update mart.velocity set developer_id = null where rowid = 0")
+        con.execute("update mart.velocity set ai_ratio = 1.5, prs_merged = -1 where rowid = 1")
+    run = run_dbt(
+        ["test", "--select", "velocity", "--store-failures", *STRICT], work_dir=tmp_path, db_path=db
+    )
+    assert run.returncode != 0
+    failed = {
+        r["unique_id"].split(".")[2]: r["failures"] for r in run.results() if r["status"] == "fail"
+    }
+    assert failed == {"velocity_not_null": 1, "velocity_in_range": 2}, failed
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = dict(
+            con.execute(
+                "select table_name, table_schema from information_schema.tables"
+                " where table_name in ('velocity_not_null', 'velocity_in_range')"
+            ).fetchall()
+        )
+        named = {
+            name: con.execute(f'select distinct * from "{schema}"."{name}" order by 1').fetchall()
+            for name, schema in tables.items()
+        }
+    assert named == {
+        "velocity_not_null": [("developer_id",)],
+        "velocity_in_range": [("ai_ratio",), ("prs_merged",)],
+    }, named
+
+
 def test_generated_2_developers_builds_green(generated_2_warehouse: BuiltWarehouse) -> None:
     _assert_green(generated_2_warehouse)
 
