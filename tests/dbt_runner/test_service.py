@@ -135,3 +135,21 @@ def test_an_unusable_warehouse_is_a_failed_build_with_a_result_and_not_ready(
     assert done["state"] == "failed" and result["error_type"] == "WarehouseError"
     assert "cannot create its directory" in result["error"] and "\n" not in result["error"]
     assert result["result_uri"] and Path(result["result_uri"]).is_file()
+
+
+def test_the_warm_start_leaves_the_parse_to_a_build_that_arrived_during_the_import(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In process: with a build already running once dbt is imported, the warm start parses nothing (no
+    state directory appears); with none, it saves the parse the next build reuses."""
+    from dbt_runner.app import _warm
+    from dbt_runner.settings import RunnerSettings
+
+    settings = RunnerSettings(duckdb_path=tmp_path / "w.duckdb", work_dir=tmp_path / "work")
+    with caplog.at_level("INFO", logger="dbt_runner.app"):
+        _warm(settings, lambda: True)
+        assert not (tmp_path / "work" / "state").exists()
+        _warm(settings, lambda: False)
+    messages = [r.getMessage() for r in caplog.records if r.name == "dbt_runner.app"]
+    assert messages == ["dbt warm (imported; a build is parsing)", "dbt warm"], messages
+    assert list((tmp_path / "work" / "state").glob("dev-*/partial_parse.msgpack"))

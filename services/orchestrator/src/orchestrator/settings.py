@@ -21,7 +21,12 @@ class OrchestratorSettings(BaseSettings):
         description="Where the loader writes (`gs://bucket/prefix`); manifests, build results and "
         "this service's run records (`orchestrator/runs/`) all live under it",
     )
-    poll_interval_s: float = Field(default=0.5, gt=0)
+    poll_interval_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often a running step is polled (the Cloud Run Admin API too, in job mode); "
+        "the local stack polls its local services every 0.1 s",
+    )
     extract_timeout_s: float = Field(default=1800, gt=0)
     build_timeout_s: float = Field(default=1800, gt=0)
     busy_retry_s: float = Field(

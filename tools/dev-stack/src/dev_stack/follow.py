@@ -55,7 +55,7 @@ def follow(url: str, run_id: str, timeout_s: float) -> dict[str, Any]:
                 say(line)
         if run["state"] != "running":
             return run
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise TimeoutError(f"run {run_id} still running after {timeout_s:.0f} s")
 
 

@@ -160,6 +160,8 @@ def _start_services(
             "ORCHESTRATOR_ROOT": root,
             "ORCHESTRATOR_LOADER_URL": url["loader"],
             "ORCHESTRATOR_DBT_RUNNER_URL": url["dbt-runner"],
+            # a local service answers a poll in a millisecond: see a step end when it ends
+            "ORCHESTRATOR_POLL_INTERVAL_S": "0.1",
         },
     }
     argv = {
